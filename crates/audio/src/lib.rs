@@ -1,0 +1,1 @@
+//! specnorm audio (work in progress).

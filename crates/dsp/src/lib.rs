@@ -1,0 +1,1 @@
+//! specnorm dsp (work in progress).

@@ -1,0 +1,1 @@
+//! specnorm export (work in progress).

@@ -1,0 +1,1 @@
+//! specnorm features (work in progress).

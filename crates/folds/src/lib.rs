@@ -1,0 +1,1 @@
+//! specnorm folds (work in progress).

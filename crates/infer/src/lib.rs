@@ -1,0 +1,1 @@
+//! specnorm infer (work in progress).

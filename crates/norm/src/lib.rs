@@ -1,0 +1,1 @@
+//! specnorm norm (work in progress).

@@ -1,0 +1,1 @@
+//! specnorm plot (work in progress).

@@ -1,0 +1,1 @@
+//! specnorm stats (work in progress).

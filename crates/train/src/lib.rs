@@ -1,0 +1,1 @@
+//! specnorm train (work in progress).
