@@ -1,0 +1,1 @@
+//! specnorm experiment (work in progress).
