@@ -336,7 +336,7 @@ pub fn lines(path: &Path, opts: &LinesOpts, series: &[Series]) -> Result<(), Plo
             .x_label_area_size(40)
             .y_label_area_size(60);
         // Two chart types (log / linear x); draw with one generic helper.
-        fn draw_all<'a, 'b: 'a, X: Ranged<ValueType = f64>>(
+        fn draw_all<'a, 'b: 'a, X>(
             mut chart: ChartContext<
                 'a,
                 BitMapBackend<'b>,
@@ -347,7 +347,7 @@ pub fn lines(path: &Path, opts: &LinesOpts, series: &[Series]) -> Result<(), Plo
             keep_x: &dyn Fn(f64) -> bool,
         ) -> Result<(), String>
         where
-            X: plotters::coord::ranged1d::ValueFormatter<f64>,
+            X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
         {
             let e = |e: &dyn std::fmt::Display| e.to_string();
             chart
@@ -549,7 +549,7 @@ mod tests {
                 log_x: true,
                 ..Default::default()
             },
-            &[s.clone()],
+            std::slice::from_ref(&s),
         )
         .unwrap();
         lines(&d.join("l2.png"), &LinesOpts::default(), &[s]).unwrap();
