@@ -1,1 +1,238 @@
-//! specnorm audio (work in progress).
+//! Audio input for specnorm: decode WAV / FLAC / OGG Vorbis / MP3 to a mono
+//! `f32` waveform, resample it exactly like `torchaudio.functional.resample`,
+//! and normalize it like the blog's `(x - x.mean()) / x.std()`.
+//!
+//! * [`load`] / [`decode`]: plain PCM and float WAV files (8/16/24/32-bit
+//!   integer, 32/64-bit float, `WAVE_FORMAT_EXTENSIBLE` included) are parsed
+//!   by a direct fast path; everything else goes through symphonia. Channels
+//!   are averaged to mono. Integers are scaled like torchaudio/soundfile:
+//!   `i16 / 32768`, `(u8 - 128) / 128`, `i24 / 8388608`, `i32 / 2147483648`.
+//! * [`Resampler`] / [`resample`]: polyphase, torchaudio-exact (see its docs).
+//! * [`normalize_waveform`], [`pad_or_trim`]: waveform utilities.
+//! * [`encode_wav`] / [`write_wav`]: write test/dataset WAV files in any
+//!   [`WavFormat`].
+//!
+//! # Example
+//!
+//! ```
+//! use specnorm_audio::{decode, encode_wav, normalize_waveform, Resampler, WavFormat};
+//! use std::path::Path;
+//!
+//! // One second of a 440 Hz tone at 44.1 kHz, stereo, as a 16-bit WAV in memory.
+//! let rate = 44_100;
+//! let mut interleaved = Vec::new();
+//! for i in 0..rate {
+//!     let x = 0.5 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / rate as f32).sin();
+//!     interleaved.extend([x, x]);
+//! }
+//! let wav = encode_wav(&interleaved, rate, 2, WavFormat::Pcm16);
+//!
+//! let audio = decode(&wav, Path::new("tone.wav"))?;
+//! assert_eq!(audio.info.sample_rate, 44_100);
+//! assert_eq!(audio.info.channels, 2);
+//! assert_eq!(audio.info.frames, 44_100);
+//! assert_eq!(audio.samples.len(), 44_100); // mono mix
+//! assert!((audio.info.duration_secs() - 1.0).abs() < 1e-12);
+//!
+//! // Plan once, run many times.
+//! let resampler = Resampler::new(44_100, 16_000)?;
+//! let mut x = resampler.process(&audio.samples);
+//! assert_eq!(x.len(), 16_000);
+//!
+//! let stats = normalize_waveform(&mut x);
+//! assert!(!stats.degenerate);
+//! assert!((stats.std - 0.5 / 2f64.sqrt()).abs() < 1e-3); // RMS of a 0.5 sine
+//! let mean: f64 = x.iter().map(|&v| v as f64).sum::<f64>() / x.len() as f64;
+//! assert!(mean.abs() < 1e-6);
+//! # Ok::<(), specnorm_audio::AudioError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod resample;
+mod sym;
+mod wav;
+
+use std::path::Path;
+
+pub use error::AudioError;
+pub use resample::{resample, Resampler};
+pub use wav::{encode_wav, write_wav, WavFormat};
+
+/// Stream properties of a decoded file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioInfo {
+    /// Sample rate in Hz (never 0).
+    pub sample_rate: u32,
+    /// Channels in the file before mixing to mono (never 0).
+    pub channels: u16,
+    /// Frames (samples per channel) decoded.
+    pub frames: u64,
+    /// Codec, e.g. `pcm_s16le`, `pcm_f32le`, `flac`, `vorbis`, `mp3`, `pcm_mulaw`.
+    pub codec: String,
+}
+
+impl AudioInfo {
+    /// Duration in seconds (`frames / sample_rate`).
+    pub fn duration_secs(&self) -> f64 {
+        if self.sample_rate == 0 {
+            return 0.0;
+        }
+        self.frames as f64 / f64::from(self.sample_rate)
+    }
+}
+
+/// A decoded file: the mono mix and the stream properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audio {
+    /// Mono mix (mean over channels), `info.frames` samples, all finite.
+    pub samples: Vec<f32>,
+    /// Stream properties.
+    pub info: AudioInfo,
+}
+
+/// Read `path` and [`decode`] it.
+///
+/// Errors: [`AudioError::NotFound`], [`AudioError::IsDirectory`],
+/// [`AudioError::Io`], plus everything [`decode`] reports.
+pub fn load(path: &Path) -> Result<Audio, AudioError> {
+    let io = |source: std::io::Error| match source.kind() {
+        std::io::ErrorKind::NotFound => AudioError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => AudioError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(AudioError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    decode(&bytes, path)
+}
+
+/// Decode an in-memory file and mix it to mono. `source` is only used in
+/// error messages and never opened.
+///
+/// The format is recognized from the content (not the extension): RIFF/WAVE
+/// (fast path for PCM and float; A-law/mu-law via symphonia), `fLaC`, `OggS`,
+/// MP3 (ID3 tag or two consecutive MPEG layer III frame headers).
+///
+/// Truncation policy: a WAV whose data chunk is cut short (declared size
+/// larger than the file) decodes the whole frames that are present, as
+/// torchaudio/libsndfile do; if that is zero frames the result is
+/// [`AudioError::ZeroSamples`]. Compressed streams cut mid-way likewise keep
+/// the packets decoded before the cut. A header cut short is
+/// [`AudioError::TruncatedHeader`]. Float samples that are NaN or infinite
+/// give [`AudioError::NonFinite`] with the first bad sample's index.
+///
+/// Never panics on arbitrary bytes.
+pub fn decode(bytes: &[u8], source: &Path) -> Result<Audio, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::Empty {
+            path: source.to_path_buf(),
+        });
+    }
+    if wav::looks_like_wav(bytes) {
+        return match wav::parse(bytes, source)? {
+            wav::WavParse::Done(audio) => Ok(audio),
+            wav::WavParse::Fallback => sym::decode(bytes, source, sym::Container::Wav),
+        };
+    }
+    match sym::sniff(bytes) {
+        Some(container) => sym::decode(bytes, source, container),
+        None => Err(AudioError::NotAudio {
+            path: source.to_path_buf(),
+            reason: if bytes.starts_with(b"RF64") {
+                "RF64 (64-bit WAV) is not supported".to_string()
+            } else {
+                "no WAV, FLAC, OGG or MP3 signature".to_string()
+            },
+        }),
+    }
+}
+
+/// Zero-pad `samples` at the end, or cut it, to exactly `len` samples.
+pub fn pad_or_trim(samples: &mut Vec<f32>, len: usize) {
+    samples.resize(len, 0.0);
+}
+
+/// Statistics used by [`normalize_waveform`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WaveStats {
+    /// Mean that was subtracted (0 for an empty clip).
+    pub mean: f64,
+    /// Divisor that was used: the Bessel-corrected standard deviation, or 1
+    /// when `degenerate`.
+    pub std: f64,
+    /// True when the standard deviation is undefined or zero (empty, one
+    /// sample, constant/silent clip, or non-finite statistics); the clip was
+    /// then only mean-centred.
+    pub degenerate: bool,
+}
+
+/// Normalize in place to zero mean and unit standard deviation:
+/// `x = (x - mean) / std`.
+///
+/// Mean and standard deviation are computed in f64 (two passes). The std is
+/// Bessel-corrected (divides by `n - 1`) to match torch's `x.std()` as used
+/// by the blog's `(x - x.mean()) / x.std()`. Where torch would produce NaN
+/// or Inf (empty, one sample, silent or constant clip) this instead
+/// subtracts the mean and divides by 1, and reports `degenerate = true`:
+/// the output never contains NaN or Inf that was not in the input.
+pub fn normalize_waveform(samples: &mut [f32]) -> WaveStats {
+    let n = samples.len();
+    if n == 0 {
+        return WaveStats {
+            mean: 0.0,
+            std: 1.0,
+            degenerate: true,
+        };
+    }
+    let mean = samples.iter().map(|&x| f64::from(x)).sum::<f64>() / n as f64;
+    if !mean.is_finite() {
+        return WaveStats {
+            mean: 0.0,
+            std: 1.0,
+            degenerate: true,
+        };
+    }
+    let std = if n > 1 {
+        let ss: f64 = samples
+            .iter()
+            .map(|&x| {
+                let d = f64::from(x) - mean;
+                d * d
+            })
+            .sum();
+        (ss / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    let degenerate = !(std.is_finite() && std > 0.0);
+    let std = if degenerate { 1.0 } else { std };
+    let inv = 1.0 / std;
+    for x in samples.iter_mut() {
+        *x = ((f64::from(*x) - mean) * inv) as f32;
+    }
+    WaveStats {
+        mean,
+        std,
+        degenerate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resampler_is_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Resampler>();
+    }
+}

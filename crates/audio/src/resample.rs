@@ -1,0 +1,261 @@
+//! Rational-ratio polyphase resampler reproducing `torchaudio.functional.resample`.
+
+use crate::AudioError;
+
+/// torchaudio's default `lowpass_filter_width`.
+const LOWPASS_FILTER_WIDTH: f64 = 6.0;
+/// torchaudio's default `rolloff`.
+const ROLLOFF: f64 = 0.99;
+/// Taps per phase are padded to a multiple of this (SIMD-friendly dot products).
+const LANES: usize = 8;
+/// Largest filter table (phases x taps) we agree to build.
+const MAX_TABLE: usize = 1 << 26;
+
+/// A planned resampler from `from_hz` to `to_hz`.
+///
+/// It computes exactly what `torchaudio.functional.resample(x, from_hz, to_hz)`
+/// computes with its defaults (`resampling_method="sinc_interp_hann"`,
+/// `lowpass_filter_width=6`, `rolloff=0.99`): the rates are reduced by their
+/// gcd to `orig`/`new`, the Hann-windowed sinc kernel of torchaudio is built
+/// for each of the `new` output phases, the input is implicitly zero-padded
+/// by `width` samples on the left and `width + orig` on the right, and the
+/// output has torchaudio's length (see [`Resampler::output_len`]).
+///
+/// Unlike torchaudio, which convolves every phase with all
+/// `2 * width + orig` kernel taps (475 for 44.1 kHz -> 16 kHz), only the taps
+/// inside the kernel's support are stored (about 34, padded to 40) — the
+/// others are exactly 0 in f32. Kernels are built in f64 and stored in f32;
+/// accumulation is in f32, so results agree with torchaudio to a few f32 ulps.
+///
+/// Planning is done once; the resampler is `Send + Sync` and [`Resampler::process`]
+/// can be called from many threads. Equal rates give the identity.
+#[derive(Debug, Clone)]
+pub struct Resampler {
+    from_hz: u32,
+    to_hz: u32,
+    /// Reduced input rate (input samples per block).
+    orig: usize,
+    /// Reduced output rate (output samples = phases per block).
+    new: usize,
+    /// Stored taps per phase (multiple of `LANES`); 0 for the identity.
+    taps: usize,
+    /// `new * taps` coefficients, phase-major.
+    kernel: Vec<f32>,
+    /// Per phase: input index of the first stored tap relative to `block * orig`.
+    offsets: Vec<isize>,
+}
+
+impl Resampler {
+    /// Plan a resampler. Errors if a rate is 0 or the reduced ratio would
+    /// need a filter table of more than 2^26 coefficients.
+    pub fn new(from_hz: u32, to_hz: u32) -> Result<Resampler, AudioError> {
+        let err = |reason: &str| AudioError::InvalidResampleRate {
+            from_hz,
+            to_hz,
+            reason: reason.to_string(),
+        };
+        if from_hz == 0 || to_hz == 0 {
+            return Err(err("sample rates must be positive"));
+        }
+        let g = gcd(from_hz, to_hz);
+        let orig = (from_hz / g) as usize;
+        let new = (to_hz / g) as usize;
+        if from_hz == to_hz {
+            return Ok(Resampler {
+                from_hz,
+                to_hz,
+                orig,
+                new,
+                taps: 0,
+                kernel: Vec::new(),
+                offsets: Vec::new(),
+            });
+        }
+        let lpw = LOWPASS_FILTER_WIDTH;
+        let base = orig.min(new) as f64 * ROLLOFF;
+        // torchaudio: width = ceil(lowpass_filter_width * orig / base_freq)
+        let width = (lpw * orig as f64 / base).ceil() as isize;
+        let full = 2 * width + orig as isize; // torchaudio's kernel length
+        // Support of one phase is ~ 2 * lpw * orig / base taps.
+        let est = (2.0 * lpw * orig as f64 / base).ceil() as usize + 4;
+        if est.saturating_mul(new) > MAX_TABLE {
+            return Err(err("the reduced rate ratio needs too large a filter table"));
+        }
+        let mut rows: Vec<(isize, Vec<f32>)> = Vec::with_capacity(new);
+        let mut max_len = 1usize;
+        for j in 0..new {
+            let shift = j as f64 / new as f64;
+            // k - width in (orig * (shift - lpw/base), orig * (shift + lpw/base)); add a margin.
+            let lo = ((orig as f64 * (shift - lpw / base)).floor() as isize - 2 + width).max(0);
+            let hi = ((orig as f64 * (shift + lpw / base)).ceil() as isize + 2 + width).min(full - 1);
+            let mut row: Vec<f32> = (lo..=hi).map(|k| tap(k - width, j, orig, new, base)).collect();
+            let first = row.iter().position(|&v| v != 0.0).unwrap_or(0);
+            let last = row.iter().rposition(|&v| v != 0.0).unwrap_or(first);
+            row.truncate(last + 1);
+            row.drain(..first);
+            if row.is_empty() {
+                row.push(0.0);
+            }
+            max_len = max_len.max(row.len());
+            rows.push((lo + first as isize - width, row));
+        }
+        let taps = max_len.div_ceil(LANES) * LANES;
+        let mut kernel = vec![0.0f32; new * taps];
+        let mut offsets = Vec::with_capacity(new);
+        for (j, (off, row)) in rows.into_iter().enumerate() {
+            kernel[j * taps..j * taps + row.len()].copy_from_slice(&row);
+            offsets.push(off);
+        }
+        Ok(Resampler {
+            from_hz,
+            to_hz,
+            orig,
+            new,
+            taps,
+            kernel,
+            offsets,
+        })
+    }
+
+    /// Input rate in Hz.
+    pub fn from_hz(&self) -> u32 {
+        self.from_hz
+    }
+
+    /// Output rate in Hz.
+    pub fn to_hz(&self) -> u32 {
+        self.to_hz
+    }
+
+    /// Stored (non-zero, padded) filter taps per output sample; 0 for the identity.
+    pub fn taps_per_output(&self) -> usize {
+        self.taps
+    }
+
+    /// Output length for `input_len` input samples, exactly as torchaudio:
+    /// `ceil(new * len / orig)` with `orig`/`new` the gcd-reduced rates,
+    /// where torchaudio evaluates the quotient as a float32 tensor
+    /// (`torch.as_tensor(new * length / orig)`), so for long inputs the
+    /// result can be one less than the exact ceiling (e.g. 44.1 kHz -> 16 kHz
+    /// of 200101 samples gives 72599, not 72600). That quirk is reproduced.
+    /// Equal rates return `input_len`; an empty input gives 0.
+    pub fn output_len(&self, input_len: usize) -> usize {
+        if self.from_hz == self.to_hz || input_len == 0 {
+            return input_len;
+        }
+        let q = (self.new as f64 * input_len as f64) / self.orig as f64;
+        let target = (q as f32).ceil() as usize;
+        // The strided convolution yields (floor(len / orig) + 1) * new samples.
+        target.min((input_len / self.orig + 1) * self.new)
+    }
+
+    /// Resample `input` into a new vector.
+    pub fn process(&self, input: &[f32]) -> Vec<f32> {
+        let mut out = Vec::new();
+        self.process_into(input, &mut out);
+        out
+    }
+
+    /// Resample `input` into `out` (cleared first; its allocation is reused).
+    pub fn process_into(&self, input: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        if self.from_hz == self.to_hz {
+            out.extend_from_slice(input);
+            return;
+        }
+        let n_out = self.output_len(input.len());
+        out.reserve(n_out);
+        let len = input.len() as isize;
+        let taps = self.taps;
+        let mut n = 0usize;
+        let mut block_start = 0isize; // block * orig
+        while n < n_out {
+            for (j, &off) in self.offsets.iter().enumerate() {
+                if n >= n_out {
+                    break;
+                }
+                let k = &self.kernel[j * taps..(j + 1) * taps];
+                let start = block_start + off;
+                let y = if start >= 0 && start + taps as isize <= len {
+                    let s = start as usize;
+                    dot(k, &input[s..s + taps])
+                } else {
+                    dot_edge(k, input, start)
+                };
+                out.push(y);
+                n += 1;
+            }
+            block_start += self.orig as isize;
+        }
+    }
+}
+
+/// One kernel coefficient of torchaudio's `_get_sinc_resample_kernel` for
+/// phase `j` and tap offset `m = k - width`.
+///
+/// `resample()` passes the waveform dtype (float32) to the kernel builder, so
+/// torchaudio computes the time grid `t = (-j/new + m/orig) * base_freq` in
+/// float32. Its rounding (up to ~1e-5 after the multiplication by
+/// `base_freq`) is the largest difference from an ideal f64 kernel, so we
+/// replay exactly those float32 operations for `t`, then evaluate window and
+/// sinc in f64 and round once to f32.
+fn tap(m: isize, j: usize, orig: usize, new: usize, base: f64) -> f32 {
+    let lpw = LOWPASS_FILTER_WIDTH as f32;
+    let idx = m as f32 / orig as f32;
+    let t = (-(j as f32) / new as f32 + idx) * base as f32;
+    if !(t.abs() < lpw) {
+        // torchaudio clamps t to +-lpw there; the Hann window is then ~0 and
+        // the coefficient is below 1e-20 (exactly 0 for an exact pi). We drop
+        // those taps: this is what keeps ~34 taps per output instead of 475.
+        return 0.0;
+    }
+    let pi = std::f32::consts::PI;
+    let w_arg = t * pi / lpw / 2.0;
+    let c = f64::from(w_arg).cos();
+    let window = c * c;
+    let tp = t * pi;
+    let sinc = if tp == 0.0 {
+        1.0
+    } else {
+        f64::from(tp).sin() / f64::from(tp)
+    };
+    let scale = base / orig as f64;
+    (sinc * (window * scale)) as f32
+}
+
+/// Dot product of equal-length slices whose length is a multiple of `LANES`,
+/// written with independent accumulators so LLVM vectorizes it.
+#[inline(always)]
+fn dot(k: &[f32], x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    for (kc, xc) in k.chunks_exact(LANES).zip(x.chunks_exact(LANES)) {
+        for l in 0..LANES {
+            acc[l] += kc[l] * xc[l];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+}
+
+/// Dot product where part of the window falls outside the input (zero padding).
+fn dot_edge(k: &[f32], input: &[f32], start: isize) -> f32 {
+    let mut acc = 0.0f32;
+    for (t, &c) in k.iter().enumerate() {
+        let i = start + t as isize;
+        if i >= 0 && (i as usize) < input.len() {
+            acc += c * input[i as usize];
+        }
+    }
+    acc
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// One-shot convenience: plan a [`Resampler`] and run it once.
+pub fn resample(input: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, AudioError> {
+    Ok(Resampler::new(from_hz, to_hz)?.process(input))
+}

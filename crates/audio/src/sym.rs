@@ -1,0 +1,233 @@
+//! Fallback decoding through symphonia (FLAC, OGG Vorbis, MP3, A-law/mu-law WAV).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::FormatOptions;
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+use crate::{Audio, AudioError, AudioInfo};
+
+/// Containers we let symphonia try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Container {
+    Wav,
+    Flac,
+    Ogg,
+    Mp3,
+}
+
+impl Container {
+    fn ext(self) -> &'static str {
+        match self {
+            Container::Wav => "wav",
+            Container::Flac => "flac",
+            Container::Ogg => "ogg",
+            Container::Mp3 => "mp3",
+        }
+    }
+}
+
+/// Identify the container from magic bytes. Bare MP3 streams (no ID3 tag)
+/// must start with two consecutive valid MPEG audio layer III frame headers,
+/// so that random bytes are not mistaken for MP3.
+pub(crate) fn sniff(bytes: &[u8]) -> Option<Container> {
+    if bytes.starts_with(b"fLaC") {
+        Some(Container::Flac)
+    } else if bytes.starts_with(b"OggS") {
+        Some(Container::Ogg)
+    } else if bytes.starts_with(b"ID3") {
+        Some(Container::Mp3)
+    } else {
+        let len = mp3_frame_len(bytes)?;
+        match bytes.get(len..) {
+            Some(rest) if rest.is_empty() || mp3_frame_len(rest).is_some() => Some(Container::Mp3),
+            _ => None,
+        }
+    }
+}
+
+/// Length in bytes of the MPEG-1/2/2.5 layer III frame whose header starts `b`.
+fn mp3_frame_len(b: &[u8]) -> Option<usize> {
+    if b.len() < 4 || b[0] != 0xFF || b[1] & 0xE0 != 0xE0 {
+        return None;
+    }
+    let version = (b[1] >> 3) & 3; // 0: 2.5, 1: reserved, 2: MPEG-2, 3: MPEG-1
+    let layer = (b[1] >> 1) & 3; // 1: layer III
+    let br_idx = usize::from(b[2] >> 4);
+    let sr_idx = usize::from((b[2] >> 2) & 3);
+    let pad = usize::from((b[2] >> 1) & 1);
+    if version == 1 || layer != 1 || br_idx == 0 || br_idx == 15 || sr_idx == 3 {
+        return None;
+    }
+    const BR1: [usize; 15] = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
+    const BR2: [usize; 15] = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160];
+    const SR: [usize; 3] = [44100, 48000, 32000];
+    let (br, sr, coef) = match version {
+        3 => (BR1[br_idx], SR[sr_idx], 144),
+        2 => (BR2[br_idx], SR[sr_idx] / 2, 72),
+        _ => (BR2[br_idx], SR[sr_idx] / 4, 72),
+    };
+    Some(coef * br * 1000 / sr + pad)
+}
+
+/// Decode with symphonia, mixing to mono. Panics inside symphonia on hostile
+/// input are caught and reported as [`AudioError::Malformed`].
+pub(crate) fn decode(bytes: &[u8], path: &Path, container: Container) -> Result<Audio, AudioError> {
+    match catch_unwind(AssertUnwindSafe(|| decode_inner(bytes, path, container))) {
+        Ok(r) => r,
+        Err(_) => Err(AudioError::Malformed {
+            path: path.to_path_buf(),
+            reason: format!("{} decoder failed on corrupt data", container.ext()),
+        }),
+    }
+}
+
+fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio, AudioError> {
+    let p = || path.to_path_buf();
+    let malformed = |e: SymError| match e {
+        SymError::Unsupported(what) => AudioError::UnsupportedCodec {
+            path: p(),
+            codec: format!("{} ({what})", container.ext()),
+        },
+        SymError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            AudioError::TruncatedHeader {
+                path: p(),
+                detail: format!("{} stream ends inside its header", container.ext()),
+            }
+        }
+        other => AudioError::Malformed {
+            path: p(),
+            reason: format!("{}: {other}", container.ext()),
+        },
+    };
+    let mss = MediaSourceStream::new(Box::new(std::io::Cursor::new(bytes.to_vec())), Default::default());
+    let mut hint = Hint::new();
+    hint.with_extension(container.ext());
+    let probed = symphonia::default::get_probe()
+        .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+        .map_err(malformed)?;
+    let mut format = probed.format;
+    let track = format
+        .tracks()
+        .iter()
+        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        .ok_or_else(|| AudioError::NotAudio {
+            path: p(),
+            reason: format!("{} container has no audio track", container.ext()),
+        })?;
+    let track_id = track.id;
+    let params = track.codec_params.clone();
+    if params.sample_rate == Some(0) {
+        return Err(AudioError::ZeroSampleRate { path: p() });
+    }
+    if params.channels.is_some_and(|c| c.count() == 0) {
+        return Err(AudioError::ZeroChannels { path: p() });
+    }
+    let registry = symphonia::default::get_codecs();
+    let codec_name = registry
+        .get_codec(params.codec)
+        .map(|d| d.short_name.to_string())
+        .unwrap_or_else(|| format!("{:?}", params.codec));
+    let mut decoder = registry
+        .make(&params, &DecoderOptions::default())
+        .map_err(malformed)?;
+
+    let mut mono: Vec<f32> = Vec::new();
+    let mut rate = params.sample_rate.unwrap_or(0);
+    let mut channels = params.channels.map(|c| c.count()).unwrap_or(0);
+    let mut buf: Option<SampleBuffer<f32>> = None;
+    let mut consecutive_errors = 0u32;
+    let mut last_error: Option<String> = None;
+    loop {
+        let packet = match format.next_packet() {
+            Ok(p) => p,
+            // End of stream, or a stream cut off mid-packet: keep what we have.
+            Err(SymError::IoError(_)) | Err(SymError::ResetRequired) => break,
+            Err(e) => {
+                if mono.is_empty() {
+                    return Err(malformed(e));
+                }
+                break;
+            }
+        };
+        if packet.track_id() != track_id {
+            continue;
+        }
+        let decoded = match decoder.decode(&packet) {
+            Ok(d) => d,
+            Err(SymError::DecodeError(e)) => {
+                // Skip a corrupt packet (like ffmpeg), but give up on a
+                // stream that is nothing but corrupt packets.
+                consecutive_errors += 1;
+                last_error = Some(e.to_string());
+                if consecutive_errors > 64 {
+                    break;
+                }
+                continue;
+            }
+            Err(SymError::IoError(_)) | Err(SymError::ResetRequired) => break,
+            Err(e) => return Err(malformed(e)),
+        };
+        consecutive_errors = 0;
+        let spec = *decoded.spec();
+        let ch = spec.channels.count();
+        if ch == 0 {
+            return Err(AudioError::ZeroChannels { path: p() });
+        }
+        if spec.rate == 0 {
+            return Err(AudioError::ZeroSampleRate { path: p() });
+        }
+        rate = spec.rate;
+        channels = ch;
+        let needed = decoded.capacity() as u64;
+        let sb = match &mut buf {
+            Some(b) if b.capacity() as u64 >= needed * ch as u64 && b.capacity() % ch == 0 => b,
+            _ => buf.insert(SampleBuffer::<f32>::new(needed, spec)),
+        };
+        sb.copy_interleaved_ref(decoded);
+        let inv = 1.0 / ch as f32;
+        let start = mono.len() * ch;
+        for (k, frame) in sb.samples().chunks_exact(ch).enumerate() {
+            let s: f32 = frame.iter().sum::<f32>() * inv;
+            if !s.is_finite() {
+                let bad = frame.iter().position(|x| !x.is_finite()).unwrap_or(0);
+                return Err(AudioError::NonFinite {
+                    path: p(),
+                    index: (start + k * ch + bad) as u64,
+                });
+            }
+            mono.push(s);
+        }
+    }
+    if mono.is_empty() {
+        if let Some(e) = last_error {
+            return Err(AudioError::Malformed {
+                path: p(),
+                reason: format!("{}: no packet could be decoded ({e})", container.ext()),
+            });
+        }
+        return Err(AudioError::ZeroSamples { path: p() });
+    }
+    if rate == 0 {
+        return Err(AudioError::ZeroSampleRate { path: p() });
+    }
+    if channels == 0 {
+        return Err(AudioError::ZeroChannels { path: p() });
+    }
+    let frames = mono.len() as u64;
+    Ok(Audio {
+        samples: mono,
+        info: AudioInfo {
+            sample_rate: rate,
+            channels: u16::try_from(channels).unwrap_or(u16::MAX),
+            frames,
+            codec: codec_name,
+        },
+    })
+}

@@ -1,0 +1,430 @@
+//! RIFF/WAVE parsing (the fast PCM path) and WAV encoding.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{Audio, AudioError, AudioInfo};
+
+const TAG_PCM: u16 = 0x0001;
+const TAG_ADPCM: u16 = 0x0002;
+const TAG_FLOAT: u16 = 0x0003;
+const TAG_ALAW: u16 = 0x0006;
+const TAG_MULAW: u16 = 0x0007;
+const TAG_IMA_ADPCM: u16 = 0x0011;
+const TAG_MP3: u16 = 0x0055;
+const TAG_EXTENSIBLE: u16 = 0xFFFE;
+
+/// Sample format for [`encode_wav`] / [`write_wav`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WavFormat {
+    /// Signed 16-bit PCM.
+    Pcm16,
+    /// Signed 24-bit PCM.
+    Pcm24,
+    /// Signed 32-bit PCM.
+    Pcm32,
+    /// Unsigned 8-bit PCM (offset 128).
+    U8,
+    /// IEEE float, 32 bit.
+    F32,
+    /// IEEE float, 64 bit.
+    F64,
+}
+
+impl WavFormat {
+    /// Bytes per sample.
+    pub fn bytes_per_sample(self) -> usize {
+        match self {
+            WavFormat::U8 => 1,
+            WavFormat::Pcm16 => 2,
+            WavFormat::Pcm24 => 3,
+            WavFormat::Pcm32 | WavFormat::F32 => 4,
+            WavFormat::F64 => 8,
+        }
+    }
+}
+
+/// What the WAV header parser decided.
+pub(crate) enum WavParse {
+    /// Decoded by the fast path.
+    Done(Audio),
+    /// A valid WAV whose codec symphonia handles (A-law / mu-law).
+    Fallback,
+}
+
+fn tag_name(tag: u16) -> &'static str {
+    match tag {
+        TAG_ADPCM => "Microsoft ADPCM",
+        TAG_ALAW => "A-law",
+        TAG_MULAW => "mu-law",
+        TAG_IMA_ADPCM => "IMA ADPCM",
+        TAG_MP3 => "MPEG layer 3",
+        0x0050 => "MPEG",
+        0x0031 => "GSM 6.10",
+        _ => "unknown",
+    }
+}
+
+fn u16_at(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes([b[o], b[o + 1]])
+}
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+}
+
+/// True when the bytes start like a RIFF/WAVE file (or a prefix of one).
+pub(crate) fn looks_like_wav(bytes: &[u8]) -> bool {
+    let n = bytes.len().min(4);
+    if bytes[..n] != b"RIFF"[..n] {
+        return false;
+    }
+    if bytes.len() >= 12 {
+        &bytes[8..12] == b"WAVE"
+    } else {
+        let m = bytes.len().saturating_sub(8);
+        bytes.len() <= 8 || bytes[8..8 + m] == b"WAVE"[..m]
+    }
+}
+
+struct Fmt {
+    tag: u16,
+    channels: u16,
+    sample_rate: u32,
+    bits: u16,
+}
+
+/// Parse a RIFF/WAVE file. The caller checked [`looks_like_wav`].
+///
+/// Truncated data (declared data size larger than the file) decodes the
+/// whole frames that are present, like torchaudio/libsndfile do.
+pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<WavParse, AudioError> {
+    let p = || path.to_path_buf();
+    let trunc = |detail: &str| AudioError::TruncatedHeader {
+        path: path.to_path_buf(),
+        detail: detail.to_string(),
+    };
+    if bytes.len() < 12 {
+        return Err(trunc("RIFF/WAVE header shorter than 12 bytes"));
+    }
+    let mut off = 12usize;
+    let mut fmt: Option<Fmt> = None;
+    loop {
+        if bytes.len() < off + 8 {
+            return Err(trunc(if fmt.is_none() {
+                "no 'fmt ' chunk before end of file"
+            } else {
+                "no 'data' chunk before end of file"
+            }));
+        }
+        let id = &bytes[off..off + 4];
+        let size = u32_at(bytes, off + 4) as usize;
+        let body = off + 8;
+        if id == b"fmt " {
+            if size < 16 {
+                return Err(AudioError::Malformed {
+                    path: p(),
+                    reason: format!("'fmt ' chunk is {size} bytes, at least 16 needed"),
+                });
+            }
+            if bytes.len() < body + 16 {
+                return Err(trunc("'fmt ' chunk cut off"));
+            }
+            let mut tag = u16_at(bytes, body);
+            let channels = u16_at(bytes, body + 2);
+            let sample_rate = u32_at(bytes, body + 4);
+            let bits = u16_at(bytes, body + 14);
+            if tag == TAG_EXTENSIBLE {
+                // cbSize(2) validBits(2) channelMask(4) subFormat GUID(16): the
+                // first two GUID bytes are the real format tag.
+                if size < 40 {
+                    return Err(AudioError::Malformed {
+                        path: p(),
+                        reason: format!(
+                            "WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk is {size} bytes, 40 needed"
+                        ),
+                    });
+                }
+                if bytes.len() < body + 40 {
+                    return Err(trunc("WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk cut off"));
+                }
+                tag = u16_at(bytes, body + 24);
+            }
+            fmt = Some(Fmt {
+                tag,
+                channels,
+                sample_rate,
+                bits,
+            });
+        } else if id == b"data" {
+            let Some(f) = fmt.as_ref() else {
+                return Err(AudioError::Malformed {
+                    path: p(),
+                    reason: "'data' chunk before 'fmt ' chunk".into(),
+                });
+            };
+            let avail = bytes.len() - body;
+            let data = &bytes[body..body + size.min(avail)];
+            return decode_fmt(f, data, path);
+        }
+        // Chunks are padded to an even size.
+        off = match body.checked_add(size).and_then(|e| e.checked_add(size & 1)) {
+            Some(o) => o,
+            None => return Err(trunc("chunk size runs past end of file")),
+        };
+    }
+}
+
+fn decode_fmt(f: &Fmt, data: &[u8], path: &Path) -> Result<WavParse, AudioError> {
+    let p = || path.to_path_buf();
+    if f.channels == 0 {
+        return Err(AudioError::ZeroChannels { path: p() });
+    }
+    if f.sample_rate == 0 {
+        return Err(AudioError::ZeroSampleRate { path: p() });
+    }
+    let bytes_per = usize::from(f.bits).div_ceil(8);
+    let (kind, codec) = match (f.tag, bytes_per) {
+        (TAG_PCM, 1) => (Kind::U8, "pcm_u8"),
+        (TAG_PCM, 2) => (Kind::I16, "pcm_s16le"),
+        (TAG_PCM, 3) => (Kind::I24, "pcm_s24le"),
+        (TAG_PCM, 4) => (Kind::I32, "pcm_s32le"),
+        (TAG_FLOAT, 4) => (Kind::F32, "pcm_f32le"),
+        (TAG_FLOAT, 8) => (Kind::F64, "pcm_f64le"),
+        (TAG_ALAW | TAG_MULAW, _) => return Ok(WavParse::Fallback),
+        (TAG_PCM | TAG_FLOAT, _) => {
+            return Err(AudioError::UnsupportedCodec {
+                path: p(),
+                codec: format!(
+                    "WAV {} with {}-bit samples",
+                    if f.tag == TAG_PCM { "PCM" } else { "float" },
+                    f.bits
+                ),
+            })
+        }
+        (tag, _) => {
+            return Err(AudioError::UnsupportedCodec {
+                path: p(),
+                codec: format!("WAV format tag 0x{tag:04x} ({})", tag_name(tag)),
+            })
+        }
+    };
+    let ch = usize::from(f.channels);
+    let frame_bytes = bytes_per * ch;
+    let frames = data.len() / frame_bytes;
+    if frames == 0 {
+        return Err(AudioError::ZeroSamples { path: p() });
+    }
+    let data = &data[..frames * frame_bytes];
+    let samples = convert(kind, data, ch, path)?;
+    Ok(WavParse::Done(Audio {
+        samples,
+        info: AudioInfo {
+            sample_rate: f.sample_rate,
+            channels: f.channels,
+            frames: frames as u64,
+            codec: codec.to_string(),
+        },
+    }))
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    U8,
+    I16,
+    I24,
+    I32,
+    F32,
+    F64,
+}
+
+/// Convert interleaved little-endian samples to a mono f32 mix.
+fn convert(kind: Kind, data: &[u8], ch: usize, path: &Path) -> Result<Vec<f32>, AudioError> {
+    match kind {
+        Kind::U8 => Ok(mix::<1>(data, ch, |b| (f32::from(b[0]) - 128.0) * (1.0 / 128.0))),
+        Kind::I16 => Ok(mix16(data, ch)),
+        Kind::I24 => Ok(mix::<3>(data, ch, |b| {
+            // Sign-extend by placing the 3 bytes in the top of an i32.
+            (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 * (1.0 / 8_388_608.0)
+        })),
+        Kind::I32 => Ok(mix::<4>(data, ch, |b| {
+            // f64 then f32: one rounding, like soundfile's int32 -> float.
+            (f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) * (1.0 / 2_147_483_648.0))
+                as f32
+        })),
+        Kind::F32 => {
+            check_finite::<4>(data, path, |b| {
+                f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()
+            })?;
+            let out = mix_f64::<4>(data, ch, |b| {
+                f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            });
+            finite_after_mix(out, ch, path)
+        }
+        Kind::F64 => {
+            check_finite::<8>(data, path, |b| {
+                f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]).is_finite()
+            })?;
+            let out = mix_f64::<8>(data, ch, |b| {
+                f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+            });
+            finite_after_mix(out, ch, path)
+        }
+    }
+}
+
+/// The hot path: 16-bit PCM, specialised for mono and stereo.
+fn mix16(data: &[u8], ch: usize) -> Vec<f32> {
+    const S: f32 = 1.0 / 32768.0;
+    match ch {
+        1 => data
+            .chunks_exact(2)
+            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) * S)
+            .collect(),
+        2 => data
+            .chunks_exact(4)
+            .map(|b| {
+                let l = f32::from(i16::from_le_bytes([b[0], b[1]]));
+                let r = f32::from(i16::from_le_bytes([b[2], b[3]]));
+                // l + r is exact in f32 (|l + r| < 2^16), so this equals the
+                // mean of the two scaled samples.
+                (l + r) * (0.5 * S)
+            })
+            .collect(),
+        _ => mix::<2>(data, ch, |b| f32::from(i16::from_le_bytes([b[0], b[1]])) * S),
+    }
+}
+
+fn mix<const B: usize>(data: &[u8], ch: usize, f: impl Fn(&[u8]) -> f32) -> Vec<f32> {
+    if ch == 1 {
+        return data.chunks_exact(B).map(f).collect();
+    }
+    let inv = 1.0 / ch as f32;
+    data.chunks_exact(B * ch)
+        .map(|frame| frame.chunks_exact(B).map(&f).sum::<f32>() * inv)
+        .collect()
+}
+
+fn mix_f64<const B: usize>(data: &[u8], ch: usize, f: impl Fn(&[u8]) -> f64) -> Vec<f32> {
+    let inv = 1.0 / ch as f64;
+    data.chunks_exact(B * ch)
+        .map(|frame| (frame.chunks_exact(B).map(&f).sum::<f64>() * inv) as f32)
+        .collect()
+}
+
+fn check_finite<const B: usize>(
+    data: &[u8],
+    path: &Path,
+    ok: impl Fn(&[u8]) -> bool,
+) -> Result<(), AudioError> {
+    match data.chunks_exact(B).position(|b| !ok(b)) {
+        None => Ok(()),
+        Some(i) => Err(AudioError::NonFinite {
+            path: path.to_path_buf(),
+            index: i as u64,
+        }),
+    }
+}
+
+/// f64 samples larger than f32::MAX become infinite when converted.
+fn finite_after_mix(out: Vec<f32>, ch: usize, path: &Path) -> Result<Vec<f32>, AudioError> {
+    match out.iter().position(|x| !x.is_finite()) {
+        None => Ok(out),
+        Some(i) => Err(AudioError::NonFinite {
+            path: path.to_path_buf(),
+            index: (i * ch) as u64,
+        }),
+    }
+}
+
+/// Encode interleaved samples (nominal range [-1, 1]) as a WAV file in memory.
+///
+/// Integer formats scale by 2^(bits-1) (u8: `x * 128 + 128`), round to
+/// nearest and saturate, so that decoding gives back exactly any input that
+/// lies on the format's grid (`k / 32768` for [`WavFormat::Pcm16`]); NaN
+/// becomes 0. Float formats store the value as is. `channels` of 0 is
+/// treated as 1; a trailing partial frame is dropped. A plain 16-byte
+/// `fmt ` chunk (tag 1 or 3) is written, which every reader accepts.
+pub fn encode_wav(samples: &[f32], sample_rate: u32, channels: u16, format: WavFormat) -> Vec<u8> {
+    let ch = channels.max(1);
+    let bps = format.bytes_per_sample();
+    let n = samples.len() - samples.len() % usize::from(ch);
+    let data_len = n * bps;
+    let mut out = Vec::with_capacity(44 + data_len + 1);
+    let tag = match format {
+        WavFormat::F32 | WavFormat::F64 => TAG_FLOAT,
+        _ => TAG_PCM,
+    };
+    let block = u32::from(ch) * bps as u32;
+    let sat = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&sat(36 + data_len + (data_len & 1)).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&tag.to_le_bytes());
+    out.extend_from_slice(&ch.to_le_bytes());
+    out.extend_from_slice(&sample_rate.to_le_bytes());
+    out.extend_from_slice(&sample_rate.saturating_mul(block).to_le_bytes());
+    out.extend_from_slice(&(block as u16).to_le_bytes());
+    out.extend_from_slice(&((bps * 8) as u16).to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&sat(data_len).to_le_bytes());
+    let q = |x: f32, scale: f64| (f64::from(x) * scale).round();
+    for &x in &samples[..n] {
+        match format {
+            WavFormat::U8 => out.push((q(x, 128.0) + 128.0).clamp(0.0, 255.0) as u8),
+            WavFormat::Pcm16 => out.extend_from_slice(&(q(x, 32768.0) as i16).to_le_bytes()),
+            WavFormat::Pcm24 => {
+                let v = q(x, 8_388_608.0).clamp(-8_388_608.0, 8_388_607.0) as i32;
+                out.extend_from_slice(&v.to_le_bytes()[..3]);
+            }
+            WavFormat::Pcm32 => out.extend_from_slice(&(q(x, 2_147_483_648.0) as i32).to_le_bytes()),
+            WavFormat::F32 => out.extend_from_slice(&x.to_le_bytes()),
+            WavFormat::F64 => out.extend_from_slice(&f64::from(x).to_le_bytes()),
+        }
+    }
+    if data_len & 1 == 1 {
+        out.push(0);
+    }
+    out
+}
+
+/// Write [`encode_wav`]'s output to `path` atomically: the bytes go to a
+/// temporary file in the same directory which is then renamed over `path`,
+/// so no reader ever sees a half-written file.
+pub fn write_wav(
+    path: &Path,
+    samples: &[f32],
+    sample_rate: u32,
+    channels: u16,
+    format: WavFormat,
+) -> Result<(), AudioError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let io = |source| AudioError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = encode_wav(samples, sample_rate, channels, format);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(())
+}
