@@ -91,6 +91,8 @@ impl LogScale {
     /// In place `a * ln(clamp(v, lo, f32::MAX))`; `lo` must be a normal positive float.
     /// NaN inputs map to `lo`, `+inf` to `f32::MAX`. Returns the maximum output.
     #[inline]
+    // Not `clamp`: `f32::clamp` propagates NaN, `max` maps it to `lo`.
+    #[allow(clippy::manual_clamp)]
     pub(crate) fn apply(&self, values: &mut [f32], lo: f32) -> f32 {
         let mut mx = f32::NEG_INFINITY;
         for v in values.iter_mut() {
@@ -131,6 +133,7 @@ pub fn power_to_db(values: &mut [f32], multiplier: f32, top_db: Option<f32>) {
 }
 
 /// Reference version of [`power_to_db`] computing each log10 in f64 (slower; same semantics).
+#[allow(clippy::manual_clamp)] // NaN must map to the floor, not propagate
 pub fn power_to_db_exact(values: &mut [f32], multiplier: f32, top_db: Option<f32>) {
     let mut mx = f32::NEG_INFINITY;
     for v in values.iter_mut() {
@@ -156,6 +159,7 @@ pub fn power_to_ln(values: &mut [f32], eps: f32) {
 }
 
 /// Reference version of [`power_to_ln`] computing each log in f64.
+#[allow(clippy::manual_clamp)] // NaN must map to the floor, not propagate
 pub fn power_to_ln_exact(values: &mut [f32], eps: f32) {
     let eps = eps.max(f32::MIN_POSITIVE);
     for v in values.iter_mut() {
