@@ -1,1 +1,283 @@
-//! specnorm features (work in progress).
+//! The specnorm feature front end: an audio file (or samples) in, a dB
+//! spectrogram `[F, T]` out, exactly as training and inference both need it.
+//!
+//! The pipeline, in order:
+//! 1. decode and mix to mono ([`specnorm_audio::load`]),
+//! 2. resample to [`FeatureConfig::sample_rate`] (polyphase, torchaudio's kernel;
+//!    one [`Resampler`] per source rate, planned once and cached),
+//! 3. waveform normalization `(x - mean) / std` when [`FeatureConfig::waveform_norm`]
+//!    is on (computed on the clip's own samples, before padding),
+//! 4. zero-pad or trim to [`FeatureConfig::seconds`] when set,
+//! 5. the spectrogram of [`FeatureConfig::spectrogram`] (STFT, optional mel, dB).
+//!
+//! The crate composes `specnorm-audio` and `specnorm-dsp` and adds nothing but
+//! this order, the configuration that names it (serde, so it travels with
+//! statistics, checkpoints and ONNX files) and batch helpers over rayon.
+//!
+//! ```
+//! use specnorm_features::{FeatureConfig, FeatureExtractor};
+//! let fx = FeatureExtractor::new(FeatureConfig::default()).unwrap();
+//! // One second of a 440 Hz tone at 44.1 kHz, padded to the default 5 s.
+//! let tone: Vec<f32> = (0..44_100).map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / 44_100.0).sin()).collect();
+//! let spec = fx.extract_samples(&tone, 44_100).unwrap();
+//! assert_eq!(spec.dim(), (201, 401));
+//! assert_eq!(fx.n_bins(), 201);
+//! assert_eq!(fx.n_frames(), Some(401));
+//! ```
+#![deny(missing_docs)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use specnorm_audio::{AudioError, Resampler};
+use specnorm_dsp::{DspError, SpectrogramConfig, SpectrogramPlan};
+
+/// Everything that decides what a feature looks like. Stored with statistics,
+/// checkpoints and exported models so that inference reproduces training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeatureConfig {
+    /// Target sample rate in Hz (16 kHz, as fastaudio).
+    pub sample_rate: u32,
+    /// Fixed clip duration in seconds (zero-pad or trim); `None` keeps each clip's length.
+    pub seconds: Option<f32>,
+    /// Normalize each waveform to zero mean and unit (Bessel-corrected) std.
+    pub waveform_norm: bool,
+    /// STFT, mel and scale settings.
+    pub spectrogram: SpectrogramConfig,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        Self {
+            sample_rate: 16_000,
+            seconds: Some(5.0),
+            waveform_norm: true,
+            spectrogram: SpectrogramConfig::default(),
+        }
+    }
+}
+
+impl FeatureConfig {
+    /// Number of samples after padding/trimming, if the duration is fixed.
+    pub fn target_len(&self) -> Option<usize> {
+        self.seconds
+            .map(|s| (s as f64 * self.sample_rate as f64).round() as usize)
+    }
+}
+
+/// Errors of the front end; each names the file (or `<memory>`).
+#[derive(Debug, thiserror::Error)]
+pub enum FeatureError {
+    /// Decoding or resampling failed.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// The spectrogram could not be computed for this input.
+    #[error("{path}: {source}")]
+    Dsp {
+        /// The input.
+        path: PathBuf,
+        /// The DSP error.
+        source: DspError,
+    },
+    /// The configuration is invalid.
+    #[error("invalid feature configuration: {0}")]
+    Config(String),
+}
+
+/// A planned front end: FFT plans, window, mel matrix and resamplers are built
+/// once and shared by every call (it is `Send + Sync`).
+pub struct FeatureExtractor {
+    cfg: FeatureConfig,
+    plan: SpectrogramPlan,
+    resamplers: RwLock<HashMap<u32, Arc<Resampler>>>,
+}
+
+impl std::fmt::Debug for FeatureExtractor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeatureExtractor").field("cfg", &self.cfg).finish()
+    }
+}
+
+impl FeatureExtractor {
+    /// Plan the front end for `cfg`.
+    pub fn new(cfg: FeatureConfig) -> Result<Self, FeatureError> {
+        if cfg.sample_rate == 0 {
+            return Err(FeatureError::Config("sample_rate must be > 0".into()));
+        }
+        if let Some(s) = cfg.seconds {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(FeatureError::Config(format!("seconds must be > 0, got {s}")));
+            }
+        }
+        let plan = SpectrogramPlan::new(&cfg.spectrogram, cfg.sample_rate).map_err(|e| FeatureError::Config(e.to_string()))?;
+        Ok(Self {
+            cfg,
+            plan,
+            resamplers: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The configuration this extractor was planned for.
+    pub fn config(&self) -> &FeatureConfig {
+        &self.cfg
+    }
+
+    /// Frequency (or mel) bins per frame.
+    pub fn n_bins(&self) -> usize {
+        self.plan.n_bins()
+    }
+
+    /// Frames per clip when the duration is fixed.
+    pub fn n_frames(&self) -> Option<usize> {
+        self.cfg.target_len().map(|n| self.plan.n_frames(n))
+    }
+
+    fn resampler(&self, from: u32) -> Result<Arc<Resampler>, AudioError> {
+        if let Ok(map) = self.resamplers.read() {
+            if let Some(r) = map.get(&from) {
+                return Ok(r.clone());
+            }
+        }
+        let r = Arc::new(Resampler::new(from, self.cfg.sample_rate)?);
+        if let Ok(mut map) = self.resamplers.write() {
+            map.insert(from, r.clone());
+        }
+        Ok(r)
+    }
+
+    /// Resample, normalize and pad mono `samples` at `sample_rate`: the waveform
+    /// the spectrogram is computed from.
+    pub fn prepare_waveform(&self, samples: &[f32], sample_rate: u32) -> Result<Vec<f32>, AudioError> {
+        let mut wave = if sample_rate == self.cfg.sample_rate {
+            samples.to_vec()
+        } else {
+            self.resampler(sample_rate)?.process(samples)
+        };
+        if self.cfg.waveform_norm {
+            specnorm_audio::normalize_waveform(&mut wave);
+        }
+        if let Some(n) = self.cfg.target_len() {
+            specnorm_audio::pad_or_trim(&mut wave, n);
+        }
+        Ok(wave)
+    }
+
+    fn spectrogram(&self, wave: &[f32], source: &Path) -> Result<Array2<f32>, FeatureError> {
+        self.plan.compute(wave).map_err(|source_err| FeatureError::Dsp {
+            path: source.to_path_buf(),
+            source: source_err,
+        })
+    }
+
+    /// Features of mono samples already in memory.
+    pub fn extract_samples(&self, samples: &[f32], sample_rate: u32) -> Result<Array2<f32>, FeatureError> {
+        let wave = self.prepare_waveform(samples, sample_rate)?;
+        self.spectrogram(&wave, Path::new("<memory>"))
+    }
+
+    /// Features of an encoded file held in memory; `source` names it in errors.
+    pub fn extract_bytes(&self, bytes: &[u8], source: &Path) -> Result<Array2<f32>, FeatureError> {
+        let audio = specnorm_audio::decode(bytes, source)?;
+        let wave = self.prepare_waveform(&audio.samples, audio.info.sample_rate)?;
+        self.spectrogram(&wave, source)
+    }
+
+    /// Features of one audio file.
+    pub fn extract_file(&self, path: &Path) -> Result<Array2<f32>, FeatureError> {
+        let audio = specnorm_audio::load(path)?;
+        let wave = self.prepare_waveform(&audio.samples, audio.info.sample_rate)?;
+        self.spectrogram(&wave, path)
+    }
+
+    /// Features of many files in parallel (rayon), in input order. `progress`
+    /// is called once per finished file with the number finished so far.
+    pub fn extract_files(
+        &self,
+        paths: &[PathBuf],
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Vec<Result<Array2<f32>, FeatureError>> {
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        paths
+            .par_iter()
+            .map(|p| {
+                let r = self.extract_file(p);
+                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
+                r
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(freq: f32, sr: u32, secs: f32) -> Vec<f32> {
+        let n = (sr as f32 * secs) as usize;
+        (0..n)
+            .map(|i| 0.3 * (i as f32 * freq * std::f32::consts::TAU / sr as f32).sin())
+            .collect()
+    }
+
+    #[test]
+    fn default_shape_and_peak_bin() {
+        let fx = FeatureExtractor::new(FeatureConfig::default()).unwrap();
+        let spec = fx.extract_samples(&tone(1000.0, 44_100, 5.0), 44_100).unwrap();
+        assert_eq!(spec.dim(), (201, 401));
+        // 1 kHz at 16 kHz with n_fft 400: bin 1000 / 40 = 25.
+        let col = spec.column(200);
+        let peak = col.iter().enumerate().fold((0, f32::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
+        assert_eq!(peak.0, 25);
+    }
+
+    #[test]
+    fn waveform_norm_makes_gain_irrelevant() {
+        let fx = FeatureExtractor::new(FeatureConfig::default()).unwrap();
+        let a = tone(700.0, 16_000, 5.0);
+        let b: Vec<f32> = a.iter().map(|v| v * 0.01).collect();
+        let sa = fx.extract_samples(&a, 16_000).unwrap();
+        let sb = fx.extract_samples(&b, 16_000).unwrap();
+        let max_diff = sa.iter().zip(sb.iter()).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        assert!(max_diff < 1e-3, "{max_diff}");
+        // Without it, a 40 dB gain change shows up as -40 dB.
+        let raw = FeatureExtractor::new(FeatureConfig { waveform_norm: false, ..Default::default() }).unwrap();
+        let ra = raw.extract_samples(&a, 16_000).unwrap();
+        let rb = raw.extract_samples(&b, 16_000).unwrap();
+        let d = ra[[44, 100]] - rb[[44, 100]];
+        assert!((d - 40.0).abs() < 0.01, "{d}");
+    }
+
+    #[test]
+    fn short_clips_are_padded_and_long_ones_trimmed() {
+        let fx = FeatureExtractor::new(FeatureConfig::default()).unwrap();
+        assert_eq!(fx.extract_samples(&tone(500.0, 8_000, 0.3), 8_000).unwrap().dim(), (201, 401));
+        assert_eq!(fx.extract_samples(&tone(500.0, 48_000, 7.0), 48_000).unwrap().dim(), (201, 401));
+        let free = FeatureExtractor::new(FeatureConfig { seconds: None, ..Default::default() }).unwrap();
+        assert_eq!(free.extract_samples(&tone(500.0, 16_000, 2.0), 16_000).unwrap().dim(), (201, 161));
+        assert_eq!(free.n_frames(), None);
+    }
+
+    #[test]
+    fn bad_config_and_bad_file_are_errors() {
+        assert!(FeatureExtractor::new(FeatureConfig { sample_rate: 0, ..Default::default() }).is_err());
+        assert!(FeatureExtractor::new(FeatureConfig { seconds: Some(f32::NAN), ..Default::default() }).is_err());
+        let fx = FeatureExtractor::new(FeatureConfig::default()).unwrap();
+        let err = fx.extract_file(Path::new("/nonexistent/clip.wav")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/clip.wav"), "{err}");
+        let err = fx.extract_bytes(b"not audio at all", Path::new("junk.wav")).unwrap_err();
+        assert!(err.to_string().contains("junk.wav"), "{err}");
+    }
+
+    #[test]
+    fn config_round_trips_through_json() {
+        let cfg = FeatureConfig::default();
+        let json = serde_json::to_string(&cfg).unwrap();
+        let back: FeatureConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(cfg, back);
+    }
+}
