@@ -156,6 +156,29 @@ pub fn decode(bytes: &[u8], source: &Path) -> Result<Audio, AudioError> {
     }
 }
 
+/// Decode through symphonia only, bypassing the WAV fast path (for WAV,
+/// symphonia handles PCM u8/16/24/32 and float32, not float64).
+///
+/// This is the slow reference path: [`decode`] gives identical samples for
+/// the PCM formats both support (tested); it exists for benchmarks and
+/// cross-checks.
+pub fn decode_symphonia(bytes: &[u8], source: &Path) -> Result<Audio, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::Empty {
+            path: source.to_path_buf(),
+        });
+    }
+    let container = if wav::looks_like_wav(bytes) {
+        sym::Container::Wav
+    } else {
+        sym::sniff(bytes).ok_or_else(|| AudioError::NotAudio {
+            path: source.to_path_buf(),
+            reason: "no WAV, FLAC, OGG or MP3 signature".to_string(),
+        })?
+    };
+    sym::decode(bytes, source, container)
+}
+
 /// Zero-pad `samples` at the end, or cut it, to exactly `len` samples.
 pub fn pad_or_trim(samples: &mut Vec<f32>, len: usize) {
     samples.resize(len, 0.0);

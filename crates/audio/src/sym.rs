@@ -107,10 +107,16 @@ fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio
         },
     };
     let mss = MediaSourceStream::new(Box::new(std::io::Cursor::new(bytes.to_vec())), Default::default());
+    // Gapless: drop MP3 encoder delay/padding (LAME/Xing info) and Vorbis
+    // pre-roll, so lengths match libsndfile/torchaudio.
+    let opts = FormatOptions {
+        enable_gapless: true,
+        ..FormatOptions::default()
+    };
     let mut hint = Hint::new();
     hint.with_extension(container.ext());
     let probed = symphonia::default::get_probe()
-        .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
+        .format(&hint, mss, &opts, &MetadataOptions::default())
         .map_err(malformed)?;
     let mut format = probed.format;
     let track = format
@@ -203,6 +209,15 @@ fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio
                 });
             }
             mono.push(s);
+        }
+    }
+    // The Ogg granule position of the last page gives the true length; the
+    // last Vorbis packet decodes past it (libvorbis trims it too).
+    if container == Container::Ogg {
+        if let Some(n) = params.n_frames.and_then(|n| usize::try_from(n).ok()) {
+            if n > 0 {
+                mono.truncate(n);
+            }
         }
     }
     if mono.is_empty() {
