@@ -1,1 +1,42 @@
-fn main() {}
+//! `specnorm`: a thin command line over the specnorm crates.
+//!
+//! * `spec`: one file to a dB spectrogram (.npy and/or .png)
+//! * `stats`: normalization statistics of a dataset's training folds
+//! * `bench`: feature-pipeline throughput on generated ESC-50-shaped clips
+//! * `experiment`, `export` (feature `train`, libtorch) and `infer` (feature
+//!   `infer`, onnxruntime)
+
+mod bench;
+mod common;
+mod spec;
+mod stats;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Correctly normalized spectrograms for neural networks.
+#[derive(Parser, Debug)]
+#[command(name = "specnorm", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Compute the dB spectrogram of one audio file.
+    Spec(spec::Args),
+    /// Stream a dataset's training folds and compute mean/std statistics.
+    Stats(stats::Args),
+    /// Measure the feature pipeline (decode, resample, normalize, STFT, dB) in clips/s.
+    Bench(bench::Args),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Spec(a) => spec::run(a),
+        Cmd::Stats(a) => stats::run(a),
+        Cmd::Bench(a) => bench::run(a),
+    }
+}

@@ -1,0 +1,81 @@
+//! Pieces shared by the subcommands: feature flags and atomic file output.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use specnorm_dsp::MelConfig;
+use specnorm_features::FeatureConfig;
+
+/// Front-end options common to `spec` and `stats`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct FeatureArgs {
+    /// Target sample rate in Hz.
+    #[arg(long, default_value_t = 16_000)]
+    pub sample_rate: u32,
+    /// FFT size (window length too).
+    #[arg(long, default_value_t = 400)]
+    pub n_fft: usize,
+    /// Hop length in samples.
+    #[arg(long, default_value_t = 200)]
+    pub hop: usize,
+    /// Mel bins (HTK scale, as torchaudio's MelSpectrogram); off by default.
+    #[arg(long)]
+    pub mel: Option<usize>,
+    /// Pad or trim every clip to this many seconds (0 keeps each clip's length).
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f32,
+    /// Skip waveform normalization ((x - mean) / std) before the STFT.
+    #[arg(long)]
+    pub no_waveform_norm: bool,
+}
+
+impl FeatureArgs {
+    /// The feature configuration these flags describe.
+    pub fn config(&self) -> FeatureConfig {
+        let mut cfg = FeatureConfig {
+            sample_rate: self.sample_rate,
+            seconds: (self.seconds > 0.0).then_some(self.seconds),
+            waveform_norm: !self.no_waveform_norm,
+            ..FeatureConfig::default()
+        };
+        cfg.spectrogram.stft.n_fft = self.n_fft;
+        cfg.spectrogram.stft.win_length = self.n_fft;
+        cfg.spectrogram.stft.hop_length = self.hop;
+        cfg.spectrogram.mel = self.mel.map(|n_mels| MelConfig {
+            n_mels,
+            ..MelConfig::default()
+        });
+        cfg
+    }
+}
+
+/// A sibling temporary path for atomic writes.
+pub fn tmp_sibling(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".tmp{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Write `bytes` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_sibling(path);
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+/// Write a float32 array as .npy, atomically.
+pub fn write_npy<D: ndarray::Dimension>(path: &Path, a: &ndarray::Array<f32, D>) -> Result<()> {
+    let tmp = tmp_sibling(path);
+    ndarray_npy::write_npy(&tmp, a).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+/// Create the parent folder of an output file.
+pub fn ensure_parent(path: &Path) -> Result<()> {
+    if let Some(p) = path.parent() {
+        if !p.as_os_str().is_empty() {
+            std::fs::create_dir_all(p).with_context(|| format!("creating {}", p.display()))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! `specnorm spec IN --out OUT.npy [--png OUT.png]`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use specnorm_features::FeatureExtractor;
+use specnorm_plot::{heatmap, HeatmapOpts};
+
+use crate::common::{ensure_parent, write_npy, FeatureArgs};
+
+/// Arguments of `specnorm spec`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Input audio file (WAV, FLAC, OGG Vorbis, MP3).
+    pub input: PathBuf,
+    /// Write the dB spectrogram as float32 .npy of shape [F, T].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Draw the spectrogram with a colorbar to this PNG.
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+}
+
+pub fn run(a: Args) -> Result<()> {
+    if a.out.is_none() && a.png.is_none() {
+        bail!("nothing to write: pass --out OUT.npy and/or --png OUT.png");
+    }
+    let cfg = a.features.config();
+    let fx = FeatureExtractor::new(cfg.clone())?;
+    let spec = fx.extract_file(&a.input)?;
+    let (f, t) = spec.dim();
+    if let Some(out) = &a.out {
+        ensure_parent(out)?;
+        write_npy(out, &spec)?;
+        println!("{}: [{f}, {t}] -> {}", a.input.display(), out.display());
+    }
+    if let Some(png) = &a.png {
+        ensure_parent(png)?;
+        let data: Vec<f32> = spec.iter().copied().collect();
+        let name = a.input.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let opts = HeatmapOpts {
+            title: format!("{name} ({} Hz, n_fft {}, hop {})", cfg.sample_rate, cfg.spectrogram.stft.n_fft, cfg.spectrogram.stft.hop_length),
+            y_label: if cfg.spectrogram.mel.is_some() { "mel bin".into() } else { "frequency bin".into() },
+            ..HeatmapOpts::default()
+        };
+        heatmap(png, &data, f, t, &opts).with_context(|| format!("plotting {}", a.input.display()))?;
+        println!("{}: plot -> {}", a.input.display(), png.display());
+    }
+    Ok(())
+}
