@@ -29,6 +29,7 @@ use std::path::Path;
 
 pub mod report;
 pub mod results;
+pub mod settings;
 pub mod significance;
 pub mod synth;
 
