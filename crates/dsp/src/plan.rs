@@ -314,8 +314,11 @@ fn write_transposed(
     let n_frames = out.ncols();
     if let Some(dst) = out.as_slice_mut() {
         for (f, row) in dst.chunks_exact_mut(n_frames).enumerate() {
-            for (j, d) in row[t0..t0 + b].iter_mut().enumerate() {
-                *d = block[j * n_bins + f];
+            for (d, &v) in row[t0..t0 + b]
+                .iter_mut()
+                .zip(block[f..].iter().step_by(n_bins))
+            {
+                *d = v;
             }
         }
     } else {
