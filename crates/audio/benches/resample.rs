@@ -12,8 +12,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rubato::{
-    FftFixedIn, Resampler as _, SincFixedIn, SincInterpolationParameters, SincInterpolationType,
-    WindowFunction,
+    FftFixedIn, SincFixedIn, SincInterpolationParameters, SincInterpolationType, WindowFunction,
 };
 use specnorm_audio::{decode, decode_symphonia, encode_wav, Resampler, WavFormat};
 
@@ -34,18 +33,22 @@ fn clip(n: usize) -> Vec<f32> {
 }
 
 /// Run a rubato resampler over a whole clip in fixed chunks, flushing the tail.
-fn rubato_whole(r: &mut dyn rubato::Resampler<f32>, x: &[f32], out: &mut Vec<f32>) {
+fn rubato_whole<R: rubato::Resampler<f32>>(r: &mut R, x: &[f32], out: &mut Vec<f32>) {
     r.reset();
     out.clear();
     let mut buf = vec![vec![0.0f32; r.output_frames_max()]; 1];
     let mut pos = 0;
     while pos + r.input_frames_next() <= x.len() {
         let need = r.input_frames_next();
-        let (_, n) = r.process_into_buffer(&[&x[pos..pos + need]], &mut buf, None).unwrap();
+        let (_, n) = r
+            .process_into_buffer(&[&x[pos..pos + need]], &mut buf, None)
+            .unwrap();
         out.extend_from_slice(&buf[0][..n]);
         pos += need;
     }
-    let (_, n) = r.process_partial_into_buffer(Some(&[&x[pos..]]), &mut buf, None).unwrap();
+    let (_, n) = r
+        .process_partial_into_buffer(Some(&[&x[pos..]]), &mut buf, None)
+        .unwrap();
     out.extend_from_slice(&buf[0][..n]);
 }
 
@@ -92,7 +95,9 @@ fn bench_decode(c: &mut Criterion) {
     let stereo = encode_wav(&stereo, RATE as u32, 2, WavFormat::Pcm16);
     let path = Path::new("bench.wav");
     let mut g = c.benchmark_group("decode_5s_44k1_pcm16");
-    g.bench_function("fast_path_mono", |b| b.iter(|| decode(black_box(&mono), path).unwrap()));
+    g.bench_function("fast_path_mono", |b| {
+        b.iter(|| decode(black_box(&mono), path).unwrap())
+    });
     g.bench_function("symphonia_mono", |b| {
         b.iter(|| decode_symphonia(black_box(&mono), path).unwrap())
     });

@@ -76,7 +76,7 @@ impl Resampler {
         // torchaudio: width = ceil(lowpass_filter_width * orig / base_freq)
         let width = (lpw * orig as f64 / base).ceil() as isize;
         let full = 2 * width + orig as isize; // torchaudio's kernel length
-        // Support of one phase is ~ 2 * lpw * orig / base taps.
+                                              // Support of one phase is ~ 2 * lpw * orig / base taps.
         let est = (2.0 * lpw * orig as f64 / base).ceil() as usize + 4;
         if est.saturating_mul(new) > MAX_TABLE {
             return Err(err("the reduced rate ratio needs too large a filter table"));
@@ -87,8 +87,11 @@ impl Resampler {
             let shift = j as f64 / new as f64;
             // k - width in (orig * (shift - lpw/base), orig * (shift + lpw/base)); add a margin.
             let lo = ((orig as f64 * (shift - lpw / base)).floor() as isize - 2 + width).max(0);
-            let hi = ((orig as f64 * (shift + lpw / base)).ceil() as isize + 2 + width).min(full - 1);
-            let mut row: Vec<f32> = (lo..=hi).map(|k| tap(k - width, j, orig, new, base)).collect();
+            let hi =
+                ((orig as f64 * (shift + lpw / base)).ceil() as isize + 2 + width).min(full - 1);
+            let mut row: Vec<f32> = (lo..=hi)
+                .map(|k| tap(k - width, j, orig, new, base))
+                .collect();
             let first = row.iter().position(|&v| v != 0.0).unwrap_or(0);
             let last = row.iter().rposition(|&v| v != 0.0).unwrap_or(first);
             row.truncate(last + 1);
@@ -203,7 +206,7 @@ fn tap(m: isize, j: usize, orig: usize, new: usize, base: f64) -> f32 {
     let lpw = LOWPASS_FILTER_WIDTH as f32;
     let idx = m as f32 / orig as f32;
     let t = (-(j as f32) / new as f32 + idx) * base as f32;
-    if !(t.abs() < lpw) {
+    if t.is_nan() || t.abs() >= lpw {
         // torchaudio clamps t to +-lpw there; the Hann window is then ~0 and
         // the coefficient is below 1e-20 (exactly 0 for an exact pi). We drop
         // those taps: this is what keeps ~34 taps per output instead of 475.

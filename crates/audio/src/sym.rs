@@ -65,7 +65,9 @@ fn mp3_frame_len(b: &[u8]) -> Option<usize> {
     if version == 1 || layer != 1 || br_idx == 0 || br_idx == 15 || sr_idx == 3 {
         return None;
     }
-    const BR1: [usize; 15] = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
+    const BR1: [usize; 15] = [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ];
     const BR2: [usize; 15] = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160];
     const SR: [usize; 3] = [44100, 48000, 32000];
     let (br, sr, coef) = match version {
@@ -106,7 +108,10 @@ fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio
             reason: format!("{}: {other}", container.ext()),
         },
     };
-    let mss = MediaSourceStream::new(Box::new(std::io::Cursor::new(bytes.to_vec())), Default::default());
+    let mss = MediaSourceStream::new(
+        Box::new(std::io::Cursor::new(bytes.to_vec())),
+        Default::default(),
+    );
     // Gapless: drop MP3 encoder delay/padding (LAME/Xing info) and Vorbis
     // pre-roll, so lengths match libsndfile/torchaudio.
     let opts = FormatOptions {

@@ -241,7 +241,9 @@ enum Kind {
 /// Convert interleaved little-endian samples to a mono f32 mix.
 fn convert(kind: Kind, data: &[u8], ch: usize, path: &Path) -> Result<Vec<f32>, AudioError> {
     match kind {
-        Kind::U8 => Ok(mix::<1>(data, ch, |b| (f32::from(b[0]) - 128.0) * (1.0 / 128.0))),
+        Kind::U8 => Ok(mix::<1>(data, ch, |b| {
+            (f32::from(b[0]) - 128.0) * (1.0 / 128.0)
+        })),
         Kind::I16 => Ok(mix16(data, ch)),
         Kind::I24 => Ok(mix::<3>(data, ch, |b| {
             // Sign-extend by placing the 3 bytes in the top of an i32.
@@ -291,7 +293,9 @@ fn mix16(data: &[u8], ch: usize) -> Vec<f32> {
                 (l + r) * (0.5 * S)
             })
             .collect(),
-        _ => mix::<2>(data, ch, |b| f32::from(i16::from_le_bytes([b[0], b[1]])) * S),
+        _ => mix::<2>(data, ch, |b| {
+            f32::from(i16::from_le_bytes([b[0], b[1]])) * S
+        }),
     }
 }
 
@@ -378,7 +382,9 @@ pub fn encode_wav(samples: &[f32], sample_rate: u32, channels: u16, format: WavF
                 let v = q(x, 8_388_608.0).clamp(-8_388_608.0, 8_388_607.0) as i32;
                 out.extend_from_slice(&v.to_le_bytes()[..3]);
             }
-            WavFormat::Pcm32 => out.extend_from_slice(&(q(x, 2_147_483_648.0) as i32).to_le_bytes()),
+            WavFormat::Pcm32 => {
+                out.extend_from_slice(&(q(x, 2_147_483_648.0) as i32).to_le_bytes())
+            }
             WavFormat::F32 => out.extend_from_slice(&x.to_le_bytes()),
             WavFormat::F64 => out.extend_from_slice(&f64::from(x).to_le_bytes()),
         }
@@ -409,7 +415,10 @@ pub fn write_wav(
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(
         ".{name}.{}.{}.tmp",
         std::process::id(),

@@ -114,7 +114,10 @@ fn every_format_round_trips_through_encode_wav() {
 
 #[test]
 fn grid_values_round_trip_exactly() {
-    let x: Vec<f32> = (-32768..32768).step_by(97).map(|k| k as f32 / 32768.0).collect();
+    let x: Vec<f32> = (-32768..32768)
+        .step_by(97)
+        .map(|k| k as f32 / 32768.0)
+        .collect();
     let bytes = encode_wav(&x, 8000, 1, WavFormat::Pcm16);
     assert_eq!(decode(&bytes, Path::new("g.wav")).unwrap().samples, x);
     let u: Vec<f32> = (0..256).map(|k| (k as f32 - 128.0) / 128.0).collect();
@@ -137,7 +140,10 @@ fn pcm16_header_layout_is_canonical() {
     assert_eq!(u32::from_le_bytes(bytes[4..8].try_into().unwrap()), 40);
     assert_eq!(&bytes[8..16], b"WAVEfmt ");
     assert_eq!(u16::from_le_bytes([bytes[20], bytes[21]]), 1); // PCM
-    assert_eq!(u32::from_le_bytes(bytes[28..32].try_into().unwrap()), 44_100 * 4);
+    assert_eq!(
+        u32::from_le_bytes(bytes[28..32].try_into().unwrap()),
+        44_100 * 4
+    );
     assert_eq!(&bytes[36..40], b"data");
     assert_eq!(&bytes[44..48], &[0, 0, 0, 0x40]);
 }
@@ -158,7 +164,10 @@ fn write_wav_is_atomic_and_loadable() {
     let a = load(&path).unwrap();
     assert_eq!(a.samples, x);
     // No temporary files left behind.
-    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("out.wav")]);
     let e = write_wav(&dir.join("missing/x.wav"), &x, 22_050, 1, WavFormat::F32).unwrap_err();
     assert!(matches!(e, AudioError::Io { .. }), "{e}");
@@ -173,7 +182,10 @@ fn err_of(bytes: &[u8]) -> AudioError {
 }
 
 fn assert_names_file(e: &AudioError) {
-    assert!(e.to_string().contains("clip.wav"), "message must name the file: {e}");
+    assert!(
+        e.to_string().contains("clip.wav"),
+        "message must name the file: {e}"
+    );
 }
 
 #[test]
@@ -199,7 +211,10 @@ fn truncated_header() {
     let wav = encode_wav(&noise(100, 0.5, 1), 8000, 1, WavFormat::Pcm16);
     for cut in [1, 4, 11, 12, 20, 35, 43] {
         let e = err_of(&wav[..cut]);
-        assert!(matches!(e, AudioError::TruncatedHeader { .. }), "cut {cut}: {e}");
+        assert!(
+            matches!(e, AudioError::TruncatedHeader { .. }),
+            "cut {cut}: {e}"
+        );
         assert_names_file(&e);
     }
 }
@@ -227,7 +242,10 @@ fn zero_samples() {
 
 #[test]
 fn random_bytes_are_not_audio() {
-    let bytes: Vec<u8> = noise(4096, 1.0, 77).iter().map(|x| (x * 127.0) as i8 as u8).collect();
+    let bytes: Vec<u8> = noise(4096, 1.0, 77)
+        .iter()
+        .map(|x| (x * 127.0) as i8 as u8)
+        .collect();
     let e = err_of(&bytes);
     assert!(matches!(e, AudioError::NotAudio { .. }), "{e}");
     assert_names_file(&e);
@@ -244,7 +262,13 @@ fn with_tag(tag: u16, bits: u16) -> Vec<u8> {
 
 #[test]
 fn unsupported_codecs() {
-    for (tag, bits, what) in [(0x55, 16, "0x0055"), (0x02, 4, "ADPCM"), (0x11, 4, "IMA ADPCM"), (1, 12 * 8, "96-bit"), (3, 16, "float with 16-bit")] {
+    for (tag, bits, what) in [
+        (0x55, 16, "0x0055"),
+        (0x02, 4, "ADPCM"),
+        (0x11, 4, "IMA ADPCM"),
+        (1, 12 * 8, "96-bit"),
+        (3, 16, "float with 16-bit"),
+    ] {
         let e = err_of(&with_tag(tag, bits));
         assert!(matches!(e, AudioError::UnsupportedCodec { .. }), "{e}");
         assert!(e.to_string().contains(what), "{e}");
@@ -366,7 +390,13 @@ fn fast_path_equals_symphonia_for_pcm_wav() {
     use specnorm_audio::decode_symphonia;
     for channels in [1u16, 2, 3] {
         let x = noise(500 * channels as usize, 0.9, 11 + channels as u64);
-        for format in [WavFormat::U8, WavFormat::Pcm16, WavFormat::Pcm24, WavFormat::Pcm32, WavFormat::F32] {
+        for format in [
+            WavFormat::U8,
+            WavFormat::Pcm16,
+            WavFormat::Pcm24,
+            WavFormat::Pcm32,
+            WavFormat::F32,
+        ] {
             let bytes = encode_wav(&x, 44_100, channels, format);
             let fast = decode(&bytes, Path::new("x.wav")).unwrap();
             let slow = decode_symphonia(&bytes, Path::new("x.wav")).unwrap();

@@ -15,7 +15,10 @@ fn parity(rate: u32) -> f64 {
     assert_eq!(r.output_len(input.samples.len()), golden.len());
     let peak = golden.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let err = max_abs_diff(&out, &golden) / peak;
-    eprintln!("{rate} -> 16000: max abs err / peak = {err:.3e}, taps/output = {}", r.taps_per_output());
+    eprintln!(
+        "{rate} -> 16000: max abs err / peak = {err:.3e}, taps/output = {}",
+        r.taps_per_output()
+    );
     assert!(err <= 1e-5, "{rate}: relative error {err}");
     err
 }
@@ -49,8 +52,14 @@ fn parity_96000_to_16000() {
 fn output_lengths_match_torchaudio() {
     let text = std::fs::read_to_string(fixture("resample_lengths.txt")).unwrap();
     let mut checked = 0;
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
-        let v: Vec<usize> = line.split_whitespace().map(|t| t.parse().unwrap()).collect();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let v: Vec<usize> = line
+            .split_whitespace()
+            .map(|t| t.parse().unwrap())
+            .collect();
         let r = Resampler::new(v[0] as u32, v[1] as u32).unwrap();
         assert_eq!(r.output_len(v[2]), v[3], "{line}");
         if v[2] <= 4410 {

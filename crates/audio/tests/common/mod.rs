@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 /// Path of a fixture under data/fixtures/audio/.
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/fixtures/audio")).join(name)
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/fixtures/audio"
+    ))
+    .join(name)
 }
 
 /// Read a 1-D little-endian `<f4` or `<f8` .npy file as f64 values.
@@ -15,10 +19,16 @@ pub fn read_npy(name: &str) -> Vec<f64> {
     let (hlen, hstart) = if bytes[6] == 1 {
         (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10)
     } else {
-        (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        )
     };
     let header = std::str::from_utf8(&bytes[hstart..hstart + hlen]).unwrap();
-    assert!(header.contains("'fortran_order': False"), "{name}: {header}");
+    assert!(
+        header.contains("'fortran_order': False"),
+        "{name}: {header}"
+    );
     let data = &bytes[hstart + hlen..];
     if header.contains("'<f4'") {
         data.chunks_exact(4)
