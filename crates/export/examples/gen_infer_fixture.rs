@@ -1,0 +1,125 @@
+//! (Re)generates the ONNX fixtures that `specnorm-infer`'s tests load (that
+//! crate must not depend on this one or on libtorch, so the files are
+//! committed). From the repository root:
+//!
+//! ```sh
+//! cargo run -p specnorm-export --example gen_infer_fixture
+//! ```
+//!
+//! Writes, under `data/fixtures/export/`:
+//! - `tiny_small.onnx`: the train crate's small CNN (3 classes, seed 11,
+//!   random BN statistics), global normalization, default feature config;
+//! - `tiny_small_logits.json`: the input formula and the tch eval-mode
+//!   logits (normalization included) for it;
+//! - `bad_f.onnx`: a tiny valid model whose input has F = 64 while its
+//!   metadata and feature config say 201;
+//! - `no_meta.onnx`: the same tiny model with F = 201 and no metadata.
+
+use std::path::PathBuf;
+
+use prost::Message;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use specnorm_export::onnx::{tensor_shape_proto::dimension::Value as Dim, type_proto};
+use specnorm_export::{assemble_model, to_onnx_bytes, write_atomic, ExportMeta, ExportNorm};
+use specnorm_features::FeatureConfig;
+use specnorm_train::{Model, ModelKind, ModelSpec};
+use tch::{Device, Tensor};
+
+const F: usize = 201;
+const T: usize = 20;
+const N: usize = 2;
+
+/// The fixture input: `x[i] = -50 + 30 sin(0.0137 i) + 10 cos(0.29 i)` over
+/// the flattened row-major `[2, 1, 201, 20]` (computed in f64, cast to f32).
+fn input() -> Vec<f32> {
+    (0..N * F * T)
+        .map(|i| {
+            let i = i as f64;
+            (-50.0 + 30.0 * (0.0137 * i).sin() + 10.0 * (0.29 * i).cos()) as f32
+        })
+        .collect()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/fixtures/export");
+    std::fs::create_dir_all(&dir)?;
+    let cfg_json = serde_json::to_string(&FeatureConfig::default())?;
+    let (mean, std) = (-45.0f32, 17.0f32);
+    let meta = ExportMeta {
+        class_names: vec!["dog".into(), "rain".into(), "siren".into()],
+        sample_rate: 16000,
+        n_freq: F,
+        feature_config_json: cfg_json.clone(),
+        norm: ExportNorm::Global { mean, std },
+    };
+
+    let spec = ModelSpec {
+        kind: ModelKind::Small,
+        in_channels: 1,
+        n_classes: 3,
+    };
+    let model = Model::new(spec, Device::Cpu, 11)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    tch::no_grad(|| {
+        for (name, t) in model.named_tensors() {
+            if t.dim() == 1 && name.ends_with(".1.weight") {
+                let v: Vec<f32> = (0..t.numel()).map(|_| rng.gen_range(0.5..1.5)).collect();
+                t.shallow_clone().copy_(&Tensor::from_slice(&v));
+            }
+        }
+        for _ in 0..3 {
+            let b: Vec<f32> = (0..4 * F * 32)
+                .map(|_| rng.gen_range(-100.0..0.0))
+                .collect();
+            let b = Tensor::from_slice(&b).reshape([4, 1, F as i64, 32]);
+            let _ = model.forward_t(&((b - f64::from(mean)) / f64::from(std)), true);
+        }
+    });
+    let path = dir.join("tiny_small.onnx");
+    write_atomic(&path, &to_onnx_bytes(&model, &meta)?)?;
+    let x = Tensor::from_slice(&input()).reshape([N as i64, 1, F as i64, T as i64]);
+    let logits = tch::no_grad(|| model.forward_t(&((x - f64::from(mean)) / f64::from(std)), false));
+    let logits: Vec<f32> = Vec::try_from(logits.flatten(0, -1))?;
+    let rows: Vec<Vec<f32>> = logits.chunks(3).map(<[f32]>::to_vec).collect();
+    let json = serde_json::json!({
+        "input": "x[i] = -50 + 30*sin(0.0137*i) + 10*cos(0.29*i) in f64, cast to f32, i over the flattened row-major shape",
+        "shape": [N, 1, F, T],
+        "logits_tch": rows,
+    });
+    write_atomic(
+        &dir.join("tiny_small_logits.json"),
+        (serde_json::to_string_pretty(&json)? + "\n").as_bytes(),
+    )?;
+    println!(
+        "wrote {} ({} bytes)",
+        path.display(),
+        std::fs::metadata(&path)?.len()
+    );
+
+    // Tiny model: GlobalAveragePool -> Flatten -> Gemm(1 -> 3).
+    let tiny = |meta: &ExportMeta| {
+        assemble_model(meta, "tiny", |g, x| {
+            let p = g.global_average_pool(x, "pooled");
+            let f = g.flatten(&p, 1, "flat");
+            let w = g.initializer_f32("fc.weight", &[3, 1], &[1.0, -1.0, 0.5])?;
+            let b = g.initializer_f32("fc.bias", &[3], &[0.0, 0.1, 0.2])?;
+            Ok((g.gemm_trans_b(&f, &w, &b), 3))
+        })
+    };
+    let mut bad_f = tiny(&meta)?;
+    let input = &mut bad_f.graph.as_mut().ok_or("no graph")?.input[0];
+    if let Some(type_proto::Value::TensorType(t)) =
+        input.r#type.as_mut().and_then(|t| t.value.as_mut())
+    {
+        if let Some(shape) = t.shape.as_mut() {
+            shape.dim[2].value = Some(Dim::DimValue(64));
+        }
+    }
+    write_atomic(&dir.join("bad_f.onnx"), &bad_f.encode_to_vec())?;
+    let mut no_meta = tiny(&meta)?;
+    no_meta.metadata_props.clear();
+    write_atomic(&dir.join("no_meta.onnx"), &no_meta.encode_to_vec())?;
+    println!("wrote bad_f.onnx, no_meta.onnx; feature config {cfg_json}");
+    Ok(())
+}
