@@ -29,6 +29,8 @@ use std::path::Path;
 
 pub mod report;
 pub mod results;
+#[cfg(feature = "train")]
+pub mod runner;
 pub mod settings;
 pub mod significance;
 pub mod synth;

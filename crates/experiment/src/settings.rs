@@ -153,7 +153,10 @@ pub fn by_name(name: &str) -> Result<Setting, SettingsError> {
         "per_instance" | "per-instance" => "instance".to_string(),
         other => other.to_string(),
     };
-    ALL.iter().copied().find(|s| s.name == canonical).ok_or_else(|| SettingsError::Unknown(name.to_string()))
+    ALL.iter()
+        .copied()
+        .find(|s| s.name == canonical)
+        .ok_or_else(|| SettingsError::Unknown(name.to_string()))
 }
 
 /// Parses a list of names (e.g. from `--settings a,b`), rejecting unknown ones
@@ -180,7 +183,10 @@ pub fn parse_list<S: AsRef<str>>(names: &[S]) -> Result<Vec<Setting>, SettingsEr
 impl Setting {
     /// The features this setting is computed from.
     pub fn variant(&self) -> FeatureVariant {
-        FeatureVariant { waveform_norm: self.waveform_norm, power: self.spec_norm == SpecNorm::Pcen }
+        FeatureVariant {
+            waveform_norm: self.waveform_norm,
+            power: self.spec_norm == SpecNorm::Pcen,
+        }
     }
 
     /// Whether the setting needs training-fold statistics.
@@ -208,7 +214,11 @@ pub fn training_stats(
     dataset: &str,
     features: &FeatureConfig,
 ) -> Result<Stats, SettingsError> {
-    let mut acc = if per_channel { StatsAccumulator::per_channel() } else { StatsAccumulator::global() };
+    let mut acc = if per_channel {
+        StatsAccumulator::per_channel()
+    } else {
+        StatsAccumulator::global()
+    };
     for x in train {
         acc.update(x.view().insert_axis(Axis(0)).insert_axis(Axis(0)))?;
     }
@@ -261,8 +271,12 @@ pub fn normalizer_json(n: &Normalizer) -> serde_json::Value {
     match n {
         Normalizer::None => json!({"kind": "none"}),
         Normalizer::Global { mean, std } => json!({"kind": "global", "mean": mean, "std": std}),
-        Normalizer::PerChannel { mean, std } => json!({"kind": "per_channel", "mean": mean, "std": std}),
-        Normalizer::PerInstance { eps } => json!({"kind": "per_instance", "eps": eps, "formula": "(x - mean) / (std + eps)"}),
+        Normalizer::PerChannel { mean, std } => {
+            json!({"kind": "per_channel", "mean": mean, "std": std})
+        }
+        Normalizer::PerInstance { eps } => {
+            json!({"kind": "per_instance", "eps": eps, "formula": "(x - mean) / (std + eps)"})
+        }
         Normalizer::Fixed { mean, std } => json!({
             "kind": "fixed",
             "shape": mean.shape(),
@@ -297,14 +311,32 @@ mod tests {
     #[test]
     fn names_and_variants() {
         let names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
-        assert_eq!(names, ["none", "waveform", "global", "channel", "instance", "pcen"]);
+        assert_eq!(
+            names,
+            ["none", "waveform", "global", "channel", "instance", "pcen"]
+        );
         assert_eq!(by_name("per_channel").unwrap().name, "channel");
         assert!(matches!(by_name("bogus"), Err(SettingsError::Unknown(_))));
         let list = parse_list(&["global", "none", "global"]).unwrap();
-        assert_eq!(list.iter().map(|s| s.name).collect::<Vec<_>>(), ["global", "none"]);
+        assert_eq!(
+            list.iter().map(|s| s.name).collect::<Vec<_>>(),
+            ["global", "none"]
+        );
         assert_eq!(parse_list(&["all"]).unwrap().len(), 6);
-        assert_eq!(by_name("none").unwrap().variant(), FeatureVariant { waveform_norm: false, power: false });
-        assert_eq!(by_name("pcen").unwrap().variant(), FeatureVariant { waveform_norm: true, power: true });
+        assert_eq!(
+            by_name("none").unwrap().variant(),
+            FeatureVariant {
+                waveform_norm: false,
+                power: false
+            }
+        );
+        assert_eq!(
+            by_name("pcen").unwrap().variant(),
+            FeatureVariant {
+                waveform_norm: true,
+                power: true
+            }
+        );
         let variants: std::collections::BTreeSet<_> = ALL.iter().map(|s| s.variant()).collect();
         assert_eq!(variants.len(), 3);
         let base = FeatureConfig::default();
@@ -335,7 +367,8 @@ mod tests {
             Normalizer::Global { mean, .. } => assert!((mean - 13.5).abs() < 1e-5),
             other => panic!("{other:?}"),
         }
-        let (n, _) = fit_normalizer(&by_name("channel").unwrap(), &train, &[2, 3], 1, "t", &cfg).unwrap();
+        let (n, _) =
+            fit_normalizer(&by_name("channel").unwrap(), &train, &[2, 3], 1, "t", &cfg).unwrap();
         match &n {
             Normalizer::PerChannel { mean, .. } => {
                 assert_eq!(mean.len(), 3);
@@ -347,7 +380,10 @@ mod tests {
         assert_eq!(y.dim(), (3, 5));
         // The leakage guard: statistics that include the validation fold are refused.
         let leak = fit_normalizer(&by_name("channel").unwrap(), &train, &[1, 2], 1, "t", &cfg);
-        assert!(matches!(leak, Err(SettingsError::Norm(NormError::Leakage(_)))));
+        assert!(matches!(
+            leak,
+            Err(SettingsError::Norm(NormError::Leakage(_)))
+        ));
         let empty = fit_normalizer(&by_name("global").unwrap(), &[], &[2], 1, "t", &cfg);
         assert!(matches!(empty, Err(SettingsError::NoTrainingData(1))));
     }
