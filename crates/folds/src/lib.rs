@@ -253,7 +253,9 @@ impl Dataset {
             csv: csv_path.clone(),
             source,
         })?;
-        let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(file);
         let cerr = |source: csv::Error| FoldsError::Csv {
             csv: csv_path.clone(),
             source,
@@ -317,10 +319,7 @@ impl Dataset {
             }
             let filename = field(ci_file)?.trim().to_string();
             if filename.is_empty() {
-                return Err(FoldsError::EmptyFilename {
-                    csv: csv_path,
-                    row,
-                });
+                return Err(FoldsError::EmptyFilename { csv: csv_path, row });
             }
             let fold_s = field(ci_fold)?;
             let fold = parse_u32(fold_s).ok_or_else(|| FoldsError::BadFold {

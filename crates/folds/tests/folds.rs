@@ -23,7 +23,11 @@ fn esc_like() -> String {
     let mut s = HEADER.to_string();
     for fold in 1..=5 {
         for k in 0..4 {
-            let (t, c) = if k % 2 == 0 { (0, "dog") } else { (41, "chainsaw") };
+            let (t, c) = if k % 2 == 0 {
+                (0, "dog")
+            } else {
+                (41, "chainsaw")
+            };
             s += &format!("{fold}-{k}-A-{t}.wav,{fold},{t},{c},False,{k},A\n");
         }
     }
@@ -36,7 +40,10 @@ fn splits_partition_the_data() {
     let ds = ds.unwrap();
     assert_eq!(ds.items().len(), 20);
     assert_eq!(ds.folds(), vec![1, 2, 3, 4, 5]);
-    assert_eq!(ds.classes(), vec![(0, "dog".into()), (41, "chainsaw".into())]);
+    assert_eq!(
+        ds.classes(),
+        vec![(0, "dog".into()), (41, "chainsaw".into())]
+    );
     let splits: Vec<_> = ds.cross_validation().collect::<Result<_, _>>().unwrap();
     assert_eq!(splits.len(), 5);
     let mut all_valid = Vec::new();
@@ -47,7 +54,10 @@ fn splits_partition_the_data() {
         assert_eq!(s.train.len(), 16);
         assert!(s.valid.iter().all(|i| i.fold == v));
         assert!(s.train.iter().all(|i| i.fold != v));
-        assert_eq!(s.train_folds, (1..=5).filter(|&f| f != v).collect::<Vec<_>>());
+        assert_eq!(
+            s.train_folds,
+            (1..=5).filter(|&f| f != v).collect::<Vec<_>>()
+        );
         all_valid.extend(s.valid.iter().map(|i| i.filename.clone()));
     }
     all_valid.sort();
@@ -62,7 +72,10 @@ fn splits_partition_the_data() {
 #[test]
 fn custom_columns_and_open() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = write(dir.path(), b"slice_file_name,classID,class,fold\na.wav,3,siren, 10 \n");
+    let csv = write(
+        dir.path(),
+        b"slice_file_name,classID,class,fold\na.wav,3,siren, 10 \n",
+    );
     let cols = Columns {
         filename: "slice_file_name".into(),
         fold: "fold".into(),
@@ -109,15 +122,36 @@ fn missing_files_are_all_listed() {
 #[test]
 fn each_error_names_file_and_row() {
     let cases: Vec<(String, &str)> = vec![
-        ("filename,target,category\na.wav,1,x\n".into(), "missing column \"fold\"; the header is [\"filename\", \"target\", \"category\"]"),
-        (format!("{HEADER}a.wav,1,0,dog,,,\nb.wav,x2,0,dog,,,\n"), "row 3: fold \"x2\""),
-        (format!("{HEADER}a.wav,-1,0,dog,,,\n"), "row 2: fold \"-1\" is not a non-negative integer"),
-        (format!("{HEADER}a.wav,1,0.5,dog,,,\n"), "row 2: target \"0.5\""),
-        (format!("{HEADER}a.wav,1,0,dog,,,\nb.wav,1,0,dog,,,\na.wav,2,0,dog,,,\n"), "duplicate filename \"a.wav\" in rows 2 and 4"),
-        (format!("{HEADER}a.wav,1,0,dog,,,\nb.wav,1,0,cat,,,\n"), "target 0 is \"dog\" in row 2 but \"cat\" in row 3"),
+        (
+            "filename,target,category\na.wav,1,x\n".into(),
+            "missing column \"fold\"; the header is [\"filename\", \"target\", \"category\"]",
+        ),
+        (
+            format!("{HEADER}a.wav,1,0,dog,,,\nb.wav,x2,0,dog,,,\n"),
+            "row 3: fold \"x2\"",
+        ),
+        (
+            format!("{HEADER}a.wav,-1,0,dog,,,\n"),
+            "row 2: fold \"-1\" is not a non-negative integer",
+        ),
+        (
+            format!("{HEADER}a.wav,1,0.5,dog,,,\n"),
+            "row 2: target \"0.5\"",
+        ),
+        (
+            format!("{HEADER}a.wav,1,0,dog,,,\nb.wav,1,0,dog,,,\na.wav,2,0,dog,,,\n"),
+            "duplicate filename \"a.wav\" in rows 2 and 4",
+        ),
+        (
+            format!("{HEADER}a.wav,1,0,dog,,,\nb.wav,1,0,cat,,,\n"),
+            "target 0 is \"dog\" in row 2 but \"cat\" in row 3",
+        ),
         (HEADER.to_string(), "empty (no data rows)"),
         (String::new(), "empty"),
-        (format!("{HEADER}a.wav,1,0,dog,,,\nb.wav,1,0\n"), "malformed CSV"),
+        (
+            format!("{HEADER}a.wav,1,0,dog,,,\nb.wav,1,0\n"),
+            "malformed CSV",
+        ),
         (format!("{HEADER},1,0,dog,,,\n"), "row 2: empty filename"),
     ];
     for (body, want) in cases {
@@ -135,7 +169,17 @@ fn non_utf8_reports_row() {
     body.extend_from_slice(b"a.wav,1,0,dog,,,\nb.wav,1,0,d\xffg,,,\n");
     let csv = write(dir.path(), &body);
     let e = Dataset::from_csv(&csv, dir.path(), &Columns::default()).unwrap_err();
-    assert!(matches!(e, FoldsError::NonUtf8 { row: 3, field: 3, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            FoldsError::NonUtf8 {
+                row: 3,
+                field: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("meta.csv, row 3"));
 }
 
@@ -144,5 +188,9 @@ fn empty_fold_is_an_error() {
     let (_d, ds) = open(&esc_like());
     let e = ds.unwrap().split(6).unwrap_err();
     assert!(matches!(e, FoldsError::EmptyFold { fold: 6, .. }));
-    assert!(e.to_string().contains("available folds are [1, 2, 3, 4, 5]"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("available folds are [1, 2, 3, 4, 5]"),
+        "{e}"
+    );
 }

@@ -180,7 +180,12 @@ impl Normalizer {
         let mean = stats.mean_f32();
         let std = stats.std_f32();
         for (i, (&m, &s)) in mean.iter().zip(std.iter()).enumerate() {
-            check_scale("stats", m, s, &format!(" at group {i} of stats shape {:?}", stats.shape))?;
+            check_scale(
+                "stats",
+                m,
+                s,
+                &format!(" at group {i} of stats shape {:?}", stats.shape),
+            )?;
         }
         let shape = &stats.shape;
         let non_one: Vec<usize> = (0..shape.len()).filter(|&i| shape[i] != 1).collect();
@@ -376,7 +381,11 @@ impl Normalizer {
                     }
                     // round the side info to f32 first so that decode_with inverts exactly what was applied
                     let (mean32, scale32) = (mean as f32, scale as f32);
-                    let scale32 = if scale32 > 0.0 { scale32 } else { f32::MIN_POSITIVE };
+                    let scale32 = if scale32 > 0.0 {
+                        scale32
+                    } else {
+                        f32::MIN_POSITIVE
+                    };
                     let (m, s) = (mean32 as f64, scale32 as f64);
                     x.mapv_inplace(|v| ((v as f64 - m) / s) as f32);
                     info.mean.push(mean32);
@@ -469,7 +478,10 @@ impl Normalizer {
             return Err(NormError::ShapeMismatch {
                 stats: vec![info.mean.len()],
                 batch: shape,
-                detail: format!("side info for {} spectrograms, batch has {n}", info.mean.len()),
+                detail: format!(
+                    "side info for {} spectrograms, batch has {n}",
+                    info.mean.len()
+                ),
             });
         }
         let mut k = 0;

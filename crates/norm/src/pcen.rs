@@ -49,7 +49,11 @@ impl PcenConfig {
                 self.sample_rate, self.hop_length
             )));
         }
-        for (name, v) in [("gain", self.gain), ("bias", self.bias), ("power", self.power)] {
+        for (name, v) in [
+            ("gain", self.gain),
+            ("bias", self.bias),
+            ("power", self.power),
+        ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(bad(format!("{name} = {v} must be finite and >= 0")));
             }

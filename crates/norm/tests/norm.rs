@@ -33,12 +33,26 @@ fn from_stats_picks_variant_and_standardizes() {
     let fx = Normalizer::from_stats(&stats_of(&x, &[0, 1, 2], vec![1])).unwrap();
     assert_eq!(fx.name(), "fixed"); // per-frame stats [1,1,1,T]
 
-    for (norm, axes) in [(&g, vec![0usize, 2, 3]), (&pc, vec![0, 1, 3]), (&fx, vec![0, 1, 2])] {
+    for (norm, axes) in [
+        (&g, vec![0usize, 2, 3]),
+        (&pc, vec![0, 1, 3]),
+        (&fx, vec![0, 1, 2]),
+    ] {
         let mut y = x.clone();
         norm.encode(y.view_mut()).unwrap();
         let s = stats_of(&y, &axes, vec![]);
-        assert!(s.mean.iter().all(|m| m.abs() < 1e-5), "{} {:?}", norm.name(), s.mean);
-        assert!(s.std.iter().all(|v| (v - 1.0).abs() < 1e-5), "{} {:?}", norm.name(), s.std);
+        assert!(
+            s.mean.iter().all(|m| m.abs() < 1e-5),
+            "{} {:?}",
+            norm.name(),
+            s.mean
+        );
+        assert!(
+            s.std.iter().all(|v| (v - 1.0).abs() < 1e-5),
+            "{} {:?}",
+            norm.name(),
+            s.std
+        );
     }
     // global values by hand: mean/std of the whole batch
     if let Normalizer::Global { mean, std } = g {
@@ -56,9 +70,15 @@ fn leakage_guard() {
     let e = Normalizer::for_validation_fold(&s, 3).unwrap_err();
     assert!(matches!(e, NormError::Leakage(_)));
     let msg = e.to_string();
-    assert!(msg.contains("validation fold 3") && msg.contains("[1, 2, 3, 4]"), "{msg}");
+    assert!(
+        msg.contains("validation fold 3") && msg.contains("[1, 2, 3, 4]"),
+        "{msg}"
+    );
     let none = stats_of(&sample_batch(), &[0, 2, 3], vec![]);
-    assert!(matches!(Normalizer::for_validation_fold(&none, 5), Err(NormError::Leakage(_))));
+    assert!(matches!(
+        Normalizer::for_validation_fold(&none, 5),
+        Err(NormError::Leakage(_))
+    ));
 }
 
 #[test]
@@ -77,21 +97,39 @@ fn shape_mismatch_names_both_shapes() {
         std: ArrayD::ones(IxDyn(&[1, 1, 201, 1])),
     };
     let e = fixed.encode(mel.view_mut()).unwrap_err().to_string();
-    assert!(e.contains("[1, 1, 201, 1]") && e.contains("[8, 1, 128, 50]"), "{e}");
+    assert!(
+        e.contains("[1, 1, 201, 1]") && e.contains("[8, 1, 128, 50]"),
+        "{e}"
+    );
     // a 1-d batch cannot be per-channel
     let mut v = Array1::<f32>::zeros(201);
-    assert!(matches!(n.encode(v.view_mut()), Err(NormError::RankTooLow { .. })));
+    assert!(matches!(
+        n.encode(v.view_mut()),
+        Err(NormError::RankTooLow { .. })
+    ));
 }
 
 #[test]
 fn invalid_parameters_are_errors() {
     let mut x = sample_batch();
     for n in [
-        Normalizer::Global { mean: 0.0, std: 0.0 },
-        Normalizer::Global { mean: f32::NAN, std: 1.0 },
-        Normalizer::PerChannel { mean: vec![0.0; 5], std: vec![1.0; 4] },
+        Normalizer::Global {
+            mean: 0.0,
+            std: 0.0,
+        },
+        Normalizer::Global {
+            mean: f32::NAN,
+            std: 1.0,
+        },
+        Normalizer::PerChannel {
+            mean: vec![0.0; 5],
+            std: vec![1.0; 4],
+        },
         Normalizer::PerInstance { eps: -1.0 },
-        Normalizer::Pcen(PcenConfig { time_constant: 0.0, ..PcenConfig::default() }),
+        Normalizer::Pcen(PcenConfig {
+            time_constant: 0.0,
+            ..PcenConfig::default()
+        }),
     ] {
         let before = x.clone();
         assert!(n.encode(x.view_mut()).is_err(), "{n:?}");
@@ -101,7 +139,9 @@ fn invalid_parameters_are_errors() {
     let c = Array4::<f32>::from_elem((2, 1, 3, 4), 5.0);
     assert!(Normalizer::from_stats(&stats_of(&c, &[0, 2, 3], vec![1])).is_err());
     // PCEN of a dB spectrogram (negative values) is refused
-    let e = Normalizer::Pcen(PcenConfig::default()).encode(x.view_mut()).unwrap_err();
+    let e = Normalizer::Pcen(PcenConfig::default())
+        .encode(x.view_mut())
+        .unwrap_err();
     assert!(e.to_string().contains("negative"), "{e}");
 }
 
@@ -115,13 +155,19 @@ fn per_instance_is_stable_and_invertible_with_side_info() {
         let mut y = orig.clone();
         let info = n.encode_with_info(y.view_mut()).unwrap().unwrap();
         assert!(y.iter().all(|v| v.is_finite()));
-        assert!(y.slice(ndarray::s![1, .., .., ..]).iter().all(|&v| v == 0.0));
+        assert!(y
+            .slice(ndarray::s![1, .., .., ..])
+            .iter()
+            .all(|&v| v == 0.0));
         // item 0: values 0..24, mean 11.5, population std sqrt((24²-1)/12)
         let sd = ((24.0f64 * 24.0 - 1.0) / 12.0).sqrt();
         assert_eq!(info.mean[0], 11.5);
         assert!((info.scale[0] as f64 - (sd + eps as f64)).abs() < 1e-5);
         assert!((y[[0, 0, 0, 0]] as f64 + 11.5 / (sd + eps as f64)).abs() < 1e-5);
-        assert!(matches!(n.decode(y.view_mut()), Err(NormError::NotInvertible(..))));
+        assert!(matches!(
+            n.decode(y.view_mut()),
+            Err(NormError::NotInvertible(..))
+        ));
         n.decode_with(y.view_mut(), &info).unwrap();
         for (a, b) in y.iter().zip(orig.iter()) {
             assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{a} vs {b}");
@@ -163,7 +209,10 @@ fn pcen_matches_librosa() {
         println!("pcen {name}: max abs error vs librosa {err:e}");
         assert!(err <= 1e-4, "{name}: {err}");
         // via the Normalizer on a [B, 1, F, T] batch
-        let mut batch = s.clone().into_shape_with_order((1, 1, s.nrows(), s.ncols())).unwrap();
+        let mut batch = s
+            .clone()
+            .into_shape_with_order((1, 1, s.nrows(), s.ncols()))
+            .unwrap();
         Normalizer::Pcen(cfg).encode(batch.view_mut()).unwrap();
         assert_eq!(batch.into_shape_with_order(s.raw_dim()).unwrap(), got);
     }

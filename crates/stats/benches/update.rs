@@ -16,7 +16,10 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes((batch.len() * 4) as u64));
     g.sample_size(20);
     for (name, make) in [
-        ("global", StatsAccumulator::global as fn() -> StatsAccumulator),
+        (
+            "global",
+            StatsAccumulator::global as fn() -> StatsAccumulator,
+        ),
         ("per_channel", StatsAccumulator::per_channel),
     ] {
         g.bench_function(name, |b| {

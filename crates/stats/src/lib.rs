@@ -103,7 +103,9 @@ pub enum StatsError {
         right: Vec<usize>,
     },
     /// A batch value is NaN or infinite.
-    #[error("non-finite value {value} at flat (row-major) index {index} of a batch of shape {shape:?}")]
+    #[error(
+        "non-finite value {value} at flat (row-major) index {index} of a batch of shape {shape:?}"
+    )]
     NonFinite {
         /// Row-major flat index of the first non-finite element.
         index: usize,
@@ -116,7 +118,9 @@ pub enum StatsError {
     #[error("no data accumulated: cannot compute statistics of an empty set")]
     Empty,
     /// The blog recorder needs at least two reduced elements per batch for its Bessel-corrected std.
-    #[error("batch of shape {shape:?} has {count} element(s) per group; the blog recorder needs >= 2")]
+    #[error(
+        "batch of shape {shape:?} has {count} element(s) per group; the blog recorder needs >= 2"
+    )]
     TooFewElements {
         /// Elements per group in the batch.
         count: usize,
@@ -320,11 +324,7 @@ impl StatsAccumulator {
                 }
             })?;
         }
-        let per_group = if groups == 0 {
-            0
-        } else {
-            (data.len() / groups) as u64
-        };
+        let per_group = data.len().checked_div(groups).unwrap_or(0) as u64;
         let st = self.state.get_or_insert_with(|| State {
             shape: kd,
             count: 0,
@@ -536,9 +536,8 @@ mod tests {
             }
             // non-standard layout gives the same result
             let t = data.view().reversed_axes();
-            let mut acc_t = StatsAccumulator::new(
-                &sorted.iter().map(|&a| 3 - a).collect::<Vec<_>>(),
-            );
+            let mut acc_t =
+                StatsAccumulator::new(&sorted.iter().map(|&a| 3 - a).collect::<Vec<_>>());
             acc_t.update(t).unwrap();
             let st = acc_t.finalize().unwrap();
             let mut a: Vec<f64> = st.mean.iter().copied().collect();

@@ -171,7 +171,10 @@ impl Stats {
         }
         for (name, v) in [("std", &doc.std), ("sample_std", &doc.sample_std)] {
             if let Some(i) = v.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-                return Err(invalid(format!("{name}[{i}] = {} is not a finite value >= 0", v[i])));
+                return Err(invalid(format!(
+                    "{name}[{i}] = {} is not a finite value >= 0",
+                    v[i]
+                )));
             }
         }
         let arr = |v: Vec<f64>| {

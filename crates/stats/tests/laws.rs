@@ -34,7 +34,11 @@ fn assert_close(s: &Stats, means: &[f64], vars: &[f64], tol: f64) {
         let got_m = s.mean.as_slice().unwrap()[i];
         let got_sd = s.std.as_slice().unwrap()[i];
         assert!(rel(got_m, m) <= tol, "mean[{i}] {got_m} vs {m}");
-        assert!(rel(got_sd * got_sd, v) <= tol, "var[{i}] {} vs {v}", got_sd * got_sd);
+        assert!(
+            rel(got_sd * got_sd, v) <= tol,
+            "var[{i}] {} vs {v}",
+            got_sd * got_sd
+        );
     }
 }
 
@@ -52,19 +56,18 @@ fn accumulate(batches: &[Array4<f32>], per_channel: bool) -> StatsAccumulator {
 
 /// Batches [B_i, 1, F, T_i] with values 1e3 + noise (noise in [-s, s]).
 fn batches_strategy() -> impl Strategy<Value = Vec<Array4<f32>>> {
-    (1usize..5, 0.01f32..10.0)
-        .prop_flat_map(|(f, scale)| {
-            prop::collection::vec(
-                (1usize..4, 1usize..40).prop_flat_map(move |(b, t)| {
-                    prop::collection::vec(-1.0f32..1.0, b * f * t).prop_map(move |v| {
-                        Array4::from_shape_vec((b, 1, f, t), v)
-                            .unwrap()
-                            .mapv(|x| 1000.0 + scale * x)
-                    })
-                }),
-                1..7,
-            )
-        })
+    (1usize..5, 0.01f32..10.0).prop_flat_map(|(f, scale)| {
+        prop::collection::vec(
+            (1usize..4, 1usize..40).prop_flat_map(move |(b, t)| {
+                prop::collection::vec(-1.0f32..1.0, b * f * t).prop_map(move |v| {
+                    Array4::from_shape_vec((b, 1, f, t), v)
+                        .unwrap()
+                        .mapv(|x| 1000.0 + scale * x)
+                })
+            }),
+            1..7,
+        )
+    })
 }
 
 proptest! {
@@ -104,7 +107,7 @@ proptest! {
             let t = b.shape()[3];
             let cut = t / 2;
             for part in [b.slice(ndarray::s![.., .., .., ..cut]), b.slice(ndarray::s![.., .., .., cut..])] {
-                if part.len() > 0 { acc.update(part).unwrap(); }
+                acc.update(part).unwrap(); // may be empty (t == 1): a no-op
             }
         }
         assert_close(&acc.finalize().unwrap(), &means, &vars, 1e-12);
@@ -177,12 +180,19 @@ fn errors_are_reported_not_panics() {
     acc.update(a.view()).unwrap();
     let before = acc.clone();
 
-    let e = acc.update(Array4::<f32>::zeros((2, 1, 128, 10)).view()).unwrap_err();
+    let e = acc
+        .update(Array4::<f32>::zeros((2, 1, 128, 10)).view())
+        .unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, StatsError::ShapeMismatch { .. }));
-    assert!(msg.contains("[2, 1, 128, 10]") && msg.contains("[1, 1, 201, 1]"), "{msg}");
+    assert!(
+        msg.contains("[2, 1, 128, 10]") && msg.contains("[1, 1, 201, 1]"),
+        "{msg}"
+    );
 
-    let e = acc.update(ndarray::Array3::<f32>::zeros((2, 201, 10)).view()).unwrap_err();
+    let e = acc
+        .update(ndarray::Array3::<f32>::zeros((2, 201, 10)).view())
+        .unwrap_err();
     assert!(e.to_string().contains("[2, 201, 10]"), "{e}");
 
     let mut bad = Array4::<f32>::zeros((2, 1, 201, 10));
@@ -190,29 +200,60 @@ fn errors_are_reported_not_panics() {
     bad[[1, 0, 7, 0]] = f32::INFINITY;
     let e = acc.update(bad.view()).unwrap_err();
     let flat = 201 * 10 + 3 * 10 + 4;
-    assert!(matches!(e, StatsError::NonFinite { index, .. } if index == flat), "{e}");
+    assert!(
+        matches!(e, StatsError::NonFinite { index, .. } if index == flat),
+        "{e}"
+    );
     assert!(e.to_string().contains(&format!("index {flat}")));
-    assert_eq!(acc, before, "failed updates leave the accumulator unchanged");
+    assert_eq!(
+        acc, before,
+        "failed updates leave the accumulator unchanged"
+    );
 
     let e = StatsAccumulator::new(&[0, 4]).update(a.view()).unwrap_err();
-    assert!(matches!(e, StatsError::AxisOutOfRange { axis: 4, rank: 4, .. }), "{e}");
-    let e = StatsAccumulator::new(&[0, 3, 0]).update(a.view()).unwrap_err();
-    assert!(matches!(e, StatsError::DuplicateAxis { axis: 0, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            StatsError::AxisOutOfRange {
+                axis: 4,
+                rank: 4,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = StatsAccumulator::new(&[0, 3, 0])
+        .update(a.view())
+        .unwrap_err();
+    assert!(
+        matches!(e, StatsError::DuplicateAxis { axis: 0, .. }),
+        "{e}"
+    );
     assert!(StatsAccumulator::try_new(&[1, 1]).is_err());
 
-    assert!(matches!(StatsAccumulator::global().finalize(), Err(StatsError::Empty)));
+    assert!(matches!(
+        StatsAccumulator::global().finalize(),
+        Err(StatsError::Empty)
+    ));
     let e = acc.merge(&StatsAccumulator::global()).unwrap_err();
     assert!(matches!(e, StatsError::AxesMismatch { .. }));
     let mut other = StatsAccumulator::per_channel();
-    other.update(Array4::<f32>::zeros((1, 1, 5, 3)).view()).unwrap();
-    assert!(matches!(acc.merge(&other), Err(StatsError::ShapeMismatch { .. })));
+    other
+        .update(Array4::<f32>::zeros((1, 1, 5, 3)).view())
+        .unwrap();
+    assert!(matches!(
+        acc.merge(&other),
+        Err(StatsError::ShapeMismatch { .. })
+    ));
 }
 
 #[test]
 fn counts_are_elements_not_clips() {
     let mut acc = StatsAccumulator::per_channel();
-    acc.update(Array4::<f32>::ones((3, 1, 4, 10)).view()).unwrap();
-    acc.update(Array4::<f32>::ones((1, 1, 4, 7)).view()).unwrap();
+    acc.update(Array4::<f32>::ones((3, 1, 4, 10)).view())
+        .unwrap();
+    acc.update(Array4::<f32>::ones((1, 1, 4, 7)).view())
+        .unwrap();
     assert_eq!(acc.count(), 37);
     assert_eq!(acc.group_counts(), vec![37; 4]);
     assert_eq!(acc.total_count(), 148);
@@ -244,7 +285,8 @@ fn json_and_npy_round_trip() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 
     // accumulator serde round trip continues identically
-    let acc2: StatsAccumulator = serde_json::from_str(&serde_json::to_string(&acc).unwrap()).unwrap();
+    let acc2: StatsAccumulator =
+        serde_json::from_str(&serde_json::to_string(&acc).unwrap()).unwrap();
     assert_eq!(acc2, acc);
 
     let (mp, sp) = (dir.path().join("mean.npy"), dir.path().join("std.npy"));
@@ -252,7 +294,10 @@ fn json_and_npy_round_trip() {
     let bytes = std::fs::read(&mp).unwrap();
     assert_eq!(&bytes[..6], b"\x93NUMPY");
     let header = String::from_utf8_lossy(&bytes[10..80]);
-    assert!(header.contains("'<f4'") && header.contains("(1, 1, 3, 1)"), "{header}");
+    assert!(
+        header.contains("'<f4'") && header.contains("(1, 1, 3, 1)"),
+        "{header}"
+    );
     let payload: Vec<f32> = bytes[bytes.len() - 12..]
         .chunks(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -260,7 +305,10 @@ fn json_and_npy_round_trip() {
     assert_eq!(payload, s.mean_f32().iter().copied().collect::<Vec<_>>());
 
     // corrupted documents are rejected with a reason
-    let bad = s.to_json().unwrap().replace("\"shape\": [\n    1,\n    1,\n    3,", "\"shape\": [\n    1,\n    1,\n    4,");
+    let bad = s.to_json().unwrap().replace(
+        "\"shape\": [\n    1,\n    1,\n    3,",
+        "\"shape\": [\n    1,\n    1,\n    4,",
+    );
     let e = Stats::from_json(&bad).unwrap_err();
     assert!(e.to_string().contains("needs 4"), "{e}");
     let e = Stats::load_json(&dir.path().join("missing.json")).unwrap_err();
@@ -270,8 +318,12 @@ fn json_and_npy_round_trip() {
 #[test]
 fn summed_axis_view_consistency() {
     // per-channel result equals global stats of each frequency slice
-    let b = Array4::from_shape_fn((3, 1, 5, 9), |(b, _, f, t)| ((b * 31 + f * 17 + t * 5) % 23) as f32);
-    let pc = accumulate(std::slice::from_ref(&b), true).finalize().unwrap();
+    let b = Array4::from_shape_fn((3, 1, 5, 9), |(b, _, f, t)| {
+        ((b * 31 + f * 17 + t * 5) % 23) as f32
+    });
+    let pc = accumulate(std::slice::from_ref(&b), true)
+        .finalize()
+        .unwrap();
     for f in 0..5 {
         let mut g = StatsAccumulator::new(&[0, 1, 2]);
         g.update(b.index_axis(Axis(2), f)).unwrap();
