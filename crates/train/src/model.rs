@@ -168,6 +168,17 @@ impl std::fmt::Debug for Model {
     }
 }
 
+/// What follows the conv of a fastai ConvLayer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    /// BN (weight 1) + ReLU.
+    Relu,
+    /// BN (weight 1), no activation.
+    NoAct,
+    /// BN with zero-initialized weight (`NormType.BatchZero`), no activation.
+    ZeroBn,
+}
+
 /// Builder that creates variables under a path and records the description.
 struct Builder<'a> {
     root: tch::nn::Path<'a>,
@@ -226,9 +237,10 @@ impl<'a> Builder<'a> {
         nf: i64,
         ks: i64,
         stride: i64,
-        zero_bn: bool,
-        act: bool,
+        tail: Tail,
     ) -> Vec<LayerDesc> {
+        let zero_bn = tail == Tail::ZeroBn;
+        let act = tail == Tail::Relu;
         let cp = format!("{prefix}.0");
         let weight = self.var(&cp, "weight", &[nf, ni, ks, ks], kaiming_normal());
         let bp = format!("{prefix}.1");
@@ -283,10 +295,9 @@ impl<'a> Builder<'a> {
             nf,
             3,
             stride,
-            false,
-            true,
+            Tail::Relu,
         );
-        path.extend(self.conv_layer(&format!("{prefix}.convpath.1"), nf, nf, 3, 1, true, false));
+        path.extend(self.conv_layer(&format!("{prefix}.convpath.1"), nf, nf, 3, 1, Tail::ZeroBn));
         let mut shortcut = Vec::new();
         // fastai: idpath = [AvgPool(stride, ceil_mode=True)] (index 0, pool_first) + [ConvLayer(ni, nf, 1, act=None)].
         let conv_idx = if stride != 1 {
@@ -308,8 +319,7 @@ impl<'a> Builder<'a> {
                 nf,
                 1,
                 1,
-                false,
-                false,
+                Tail::NoAct,
             ));
         }
         vec![LayerDesc::Residual { path, shortcut }, LayerDesc::Relu]
@@ -331,8 +341,7 @@ fn build(spec: &ModelSpec, b: &mut Builder<'_>) -> Vec<LayerDesc> {
                     stem[i + 1],
                     3,
                     stride,
-                    false,
-                    true,
+                    Tail::Relu,
                 ));
             }
             layers.push(LayerDesc::MaxPool2d {
@@ -364,8 +373,7 @@ fn build(spec: &ModelSpec, b: &mut Builder<'_>) -> Vec<LayerDesc> {
                     chans[i + 1],
                     3,
                     1,
-                    false,
-                    true,
+                    Tail::Relu,
                 ));
                 layers.push(LayerDesc::MaxPool2d {
                     kernel: 2,

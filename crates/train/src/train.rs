@@ -600,3 +600,108 @@ pub fn lr_find(
         suggested,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_smoothing_matches_fastai() {
+        let p = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../data/fixtures/train/golden.json"
+        );
+        let g: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).expect("fixture")).expect("json");
+        let g = &g["label_smoothing"];
+        let f = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array()
+                .expect("array")
+                .iter()
+                .map(|x| x.as_f64().expect("number"))
+                .collect()
+        };
+        let logits: Vec<f32> = f(&g["logits"]).iter().map(|&v| v as f32).collect();
+        let y: Vec<i64> = g["y"]
+            .as_array()
+            .expect("y")
+            .iter()
+            .map(|v| v.as_i64().expect("i"))
+            .collect();
+        let logits = Tensor::from_slice(&logits).view([3, 4]);
+        let y = Tensor::from_slice(&y);
+        for (eps, key) in [(g["eps"].as_f64().expect("eps"), "ls"), (0.0, "ce")] {
+            let got = Vec::<f64>::try_from(per_sample_loss(&logits, &y, eps).to_kind(Kind::Double))
+                .expect("vec");
+            for (a, b) in got.iter().zip(f(&g[key])) {
+                assert!((a - b).abs() < 1e-6, "{key}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn beta_sampler_moments() {
+        // Beta(a, a): mean 1/2, variance 1 / (4 (2a + 1)).
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for a in [0.4, 2.0] {
+            let n = 40_000;
+            let xs: Vec<f64> = (0..n).map(|_| beta(&mut rng, a)).collect();
+            assert!(xs.iter().all(|&x| (0.0..=1.0).contains(&x)));
+            let mean = xs.iter().sum::<f64>() / n as f64;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+            let want = 1.0 / (4.0 * (2.0 * a + 1.0));
+            assert!((mean - 0.5).abs() < 0.01, "a={a} mean {mean}");
+            assert!((var - want).abs() < 0.006, "a={a} var {var} want {want}");
+        }
+    }
+
+    #[test]
+    fn valley_picks_middle_of_longest_descent() {
+        // losses fall over indices 2..=8 (longest decreasing run starts at the peak, index 1)
+        let lrs: Vec<f64> = (0..12).map(|i| i as f64).collect();
+        let losses = [3.0, 3.5, 3.2, 3.0, 2.5, 2.0, 1.5, 1.2, 1.0, 1.6, 2.5, 4.0];
+        // Longest strictly decreasing chain: 3.5, 3.2, 3.0, 2.5, 2.0, 1.5, 1.2, 1.0 (length 8,
+        // ends at index 8) -> max_start = 8 - 8 = 0, sections = 8/3 -> idx = 0 + 2 + 1 = 3.
+        assert_eq!(valley(&lrs, &losses), Some(3.0));
+        assert_eq!(valley(&[], &[]), None);
+    }
+
+    #[test]
+    fn smooth_loss_is_debiased_ema() {
+        let mut s = SmoothLoss::new();
+        assert!((s.push(2.0) - 2.0).abs() < 1e-12);
+        // (0.98*0.04 + 0.02*1) / (1 - 0.98^2)
+        let want = (0.98 * 0.04 + 0.02) / (1.0 - 0.98f64.powi(2));
+        assert!((s.push(1.0) - want).abs() < 1e-12);
+    }
+
+    #[test]
+    fn drop_last_batches() {
+        let m = Model::new(
+            ModelSpec {
+                kind: ModelKind::Small,
+                in_channels: 1,
+                n_classes: 2,
+            },
+            Device::Cpu,
+            0,
+        )
+        .expect("model");
+        let cfg = TrainConfig {
+            device: Device::Cpu,
+            batch_size: 4,
+            ..TrainConfig::default()
+        };
+        let mut st = Stepper::new(&m, &cfg);
+        let b = st.epoch_batches(10, 4);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 4]);
+        assert_eq!(
+            st.epoch_batches(3, 4)
+                .iter()
+                .map(Vec::len)
+                .collect::<Vec<_>>(),
+            vec![3]
+        );
+        assert_eq!(batches_per_epoch(10, 4), 2);
+    }
+}
