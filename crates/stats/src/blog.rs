@@ -17,7 +17,7 @@
 //! * batches differ in size: each batch's variance is inflated by its own `N/(N-1)` (Bessel), so
 //!   even with equal `T` the std is too large (+0.08-0.3 % in the fixture; the mean stays exact).
 //!
-//! The difference against [`StatsAccumulator`](crate::StatsAccumulator) is measured in this crate's
+//! The difference against [`StatsAccumulator`] is measured in this crate's
 //! tests against golden numbers produced by running the blog's Python class
 //! (`data/fixtures/gen_stats.py`).
 //!
