@@ -480,6 +480,7 @@ pub fn run_experiment(
     progress(Progress::Stage("reading dataset"));
     let index = load_index(&cfg.data_root)?;
     let mut valid_folds: Vec<u32> = cfg.valid_folds.clone();
+    valid_folds.sort_unstable();
     valid_folds.dedup();
     if valid_folds.is_empty() {
         return Err(ExperimentError::Config(
@@ -837,13 +838,12 @@ fn write_example_plots(
     };
     variants.push(channel_variant);
     for v in variants {
-        if !features.contains_key(&v) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = features.entry(v) {
             progress(Progress::Stage(&format!(
                 "extracting features for plots ({})",
                 v.label()
             )));
-            let f = extract_variant(index, v, &cfg.features, progress)?;
-            features.insert(v, f);
+            slot.insert(extract_variant(index, v, &cfg.features, progress)?);
         }
     }
     let class = index

@@ -85,7 +85,8 @@ fn beta_cf(a: f64, b: f64, x: f64) -> f64 {
 /// Regularized incomplete beta function `I_x(a, b)` for `a, b > 0`,
 /// `0 <= x <= 1`. Returns `None` for parameters outside that domain.
 pub fn inc_beta(a: f64, b: f64, x: f64) -> Option<f64> {
-    if !(a > 0.0 && b > 0.0 && (0.0..=1.0).contains(&x)) || !a.is_finite() || !b.is_finite() {
+    let valid = a.is_finite() && b.is_finite() && a > 0.0 && b > 0.0 && (0.0..=1.0).contains(&x);
+    if !valid {
         return None;
     }
     if x == 0.0 {
@@ -109,7 +110,7 @@ pub fn inc_beta(a: f64, b: f64, x: f64) -> Option<f64> {
 /// degrees of freedom. Returns `None` for `df <= 0` or non-finite input
 /// (infinite `t` is fine).
 pub fn t_cdf(t: f64, df: f64) -> Option<f64> {
-    if !(df > 0.0) || !df.is_finite() || t.is_nan() {
+    if !(df.is_finite() && df > 0.0) || t.is_nan() {
         return None;
     }
     if t.is_infinite() {
@@ -123,7 +124,8 @@ pub fn t_cdf(t: f64, df: f64) -> Option<f64> {
 /// Quantile (inverse CDF) of Student's t distribution: the `t` with
 /// `t_cdf(t, df) == p`, for `0 < p < 1`. Solved by bisection to ~1e-12.
 pub fn t_quantile(p: f64, df: f64) -> Option<f64> {
-    if !(p > 0.0 && p < 1.0) || !(df > 0.0) || !df.is_finite() {
+    let valid = p > 0.0 && p < 1.0 && df.is_finite() && df > 0.0;
+    if !valid {
         return None;
     }
     if p == 0.5 {
