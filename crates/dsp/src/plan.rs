@@ -313,12 +313,29 @@ fn write_transposed(
 ) {
     let n_frames = out.ncols();
     if let Some(dst) = out.as_slice_mut() {
-        for (f, row) in dst.chunks_exact_mut(n_frames).enumerate() {
-            for (d, &v) in row[t0..t0 + b]
-                .iter_mut()
-                .zip(block[f..].iter().step_by(n_bins))
+        // Four frames at a time: each output row gets a contiguous 4-value write.
+        let mut j = 0;
+        while j + 4 <= b {
+            let r0 = &block[j * n_bins..(j + 1) * n_bins];
+            let r1 = &block[(j + 1) * n_bins..(j + 2) * n_bins];
+            let r2 = &block[(j + 2) * n_bins..(j + 3) * n_bins];
+            let r3 = &block[(j + 3) * n_bins..(j + 4) * n_bins];
+            let c = t0 + j;
+            for ((((row, &a), &b1), &b2), &b3) in dst
+                .chunks_exact_mut(n_frames)
+                .zip(r0)
+                .zip(r1)
+                .zip(r2)
+                .zip(r3)
             {
-                *d = v;
+                row[c..c + 4].copy_from_slice(&[a, b1, b2, b3]);
+            }
+            j += 4;
+        }
+        for j in j..b {
+            let src = &block[j * n_bins..(j + 1) * n_bins];
+            for (row, &v) in dst.chunks_exact_mut(n_frames).zip(src) {
+                row[t0 + j] = v;
             }
         }
     } else {

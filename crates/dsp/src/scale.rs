@@ -198,3 +198,29 @@ pub fn power_to_ln_exact(values: &mut [f32], eps: f32) {
         *v = (v.max(eps).min(f32::MAX) as f64).ln() as f32;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::LogScale;
+
+    /// The AVX2 build and the portable build of the log loop give identical bits.
+    #[test]
+    fn dispatch_matches_generic() {
+        let xs: Vec<f32> = (0x2edb_e6ffu32..0x7f7f_ffff)
+            .step_by(100_003)
+            .map(f32::from_bits)
+            .collect();
+        for log in [
+            LogScale::log10(10.0),
+            LogScale::log10(20.0),
+            LogScale::new(1.0),
+        ] {
+            let mut a = xs.clone();
+            let mut b = xs.clone();
+            let ma = log.apply(&mut a, 1e-10);
+            let mb = log.apply_generic(&mut b, 1e-10);
+            assert_eq!(ma.to_bits(), mb.to_bits());
+            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+        }
+    }
+}
