@@ -18,7 +18,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "mel128_db" => (Some(MelConfig::default()), Scale::Db { top_db: None }),
         other => return Err(format!("unknown case {other}").into()),
     };
-    let plan = SpectrogramPlan::new(&SpectrogramConfig { mel, scale, ..Default::default() }, 16_000)?;
+    let plan = SpectrogramPlan::new(
+        &SpectrogramConfig {
+            mel,
+            scale,
+            ..Default::default()
+        },
+        16_000,
+    )?;
     let x: Vec<f32> = (0..80_000)
         .map(|i| {
             let t = i as f32 / 16_000.0;
