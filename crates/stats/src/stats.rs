@@ -152,7 +152,16 @@ impl Stats {
                 doc.shape[a], doc.shape
             )));
         }
-        let g: usize = doc.shape.iter().product();
+        let g = doc
+            .shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "shape {:?} has more elements than fit in memory",
+                    doc.shape
+                ))
+            })?;
         for (name, len) in [
             ("count", doc.count.len()),
             ("mean", doc.mean.len()),
