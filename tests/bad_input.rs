@@ -1,0 +1,422 @@
+//! The bad-audio zoo, run through the whole front end (`FeatureExtractor::extract_file`):
+//! every malformed file gives an error whose message names the file and the reason;
+//! every odd-but-valid file gives the documented, finite result.
+
+mod common;
+
+use common::*;
+use specnorm_audio::{decode, encode_wav, load, WavFormat};
+use specnorm_features::{FeatureConfig, FeatureExtractor};
+use std::path::Path;
+
+fn fx() -> FeatureExtractor {
+    FeatureExtractor::new(FeatureConfig::default()).unwrap()
+}
+
+fn fx_free() -> FeatureExtractor {
+    FeatureExtractor::new(FeatureConfig {
+        seconds: None,
+        ..FeatureConfig::default()
+    })
+    .unwrap()
+}
+
+/// One second of 1 kHz at 16 kHz, 16-bit mono: the canonical good file.
+fn good_wav() -> Vec<u8> {
+    encode_wav(
+        &sine(1000.0, 16_000, 16_000, 0.5),
+        16_000,
+        1,
+        WavFormat::Pcm16,
+    )
+}
+
+/// Replace the `fmt ` format tag of an [`encode_wav`] file.
+fn with_tag(mut wav: Vec<u8>, tag: u16) -> Vec<u8> {
+    wav[20..22].copy_from_slice(&tag.to_le_bytes());
+    wav
+}
+
+/// Index of the largest value of column `t`.
+fn peak_bin(spec: &ndarray::Array2<f32>, t: usize) -> usize {
+    let col = spec.column(t);
+    (0..col.len())
+        .max_by(|&a, &b| col[a].total_cmp(&col[b]))
+        .unwrap()
+}
+
+/// Largest |a - b| over the bins of `a` within 80 dB of its peak.
+fn max_diff_db(a: &ndarray::Array2<f32>, b: &ndarray::Array2<f32>) -> f32 {
+    assert_eq!(a.dim(), b.dim());
+    let peak = a.iter().copied().fold(f32::MIN, f32::max);
+    a.iter()
+        .zip(b.iter())
+        .filter(|(x, _)| **x > peak - 80.0)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn good_file_gives_default_shape_and_peak() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = put(dir.path(), "good.wav", &good_wav());
+    let spec = fx().extract_file(&p).unwrap();
+    assert_eq!(spec.dim(), (201, 401));
+    assert_finite(spec.iter());
+    // 1 kHz at 16 kHz with n_fft 400 -> bin 25; frame 20 lies inside the tone.
+    assert_eq!(peak_bin(&spec, 20), 25);
+}
+
+#[test]
+fn empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = put(dir.path(), "empty.wav", b"");
+    assert_msg(&err(fx().extract_file(&p)), "empty.wav", "empty");
+}
+
+#[test]
+fn missing_file_and_directory_in_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.wav");
+    assert_msg(
+        &err(fx().extract_file(&missing)),
+        "missing.wav",
+        "not found",
+    );
+    let d = dir.path().join("folder.wav");
+    std::fs::create_dir(&d).unwrap();
+    assert_msg(&err(fx().extract_file(&d)), "folder.wav", "is a directory");
+}
+
+#[test]
+fn every_truncated_header_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = good_wav();
+    let fx = fx();
+    // 44 bytes of header: any cut before the data chunk's size field is complete.
+    for len in 1..44 {
+        let name = format!("cut{len}.wav");
+        let p = put(dir.path(), &name, &wav[..len]);
+        assert_msg(&err(fx.extract_file(&p)), &name, "truncated header");
+    }
+    // The whole header and no data: a zero-length data chunk.
+    let p = put(dir.path(), "cut44.wav", &wav[..44]);
+    assert_msg(&err(fx.extract_file(&p)), "cut44.wav", "no audio samples");
+}
+
+#[test]
+fn truncated_data_keeps_the_whole_frames_present() {
+    // Documented policy (torchaudio/libsndfile): decode what is there.
+    let dir = tempfile::tempdir().unwrap();
+    let wav = good_wav();
+    let full = decode(&wav, Path::new("full.wav")).unwrap();
+    // 10001 data bytes: 5000 whole 16-bit frames and half of another.
+    let p = put(dir.path(), "short_data.wav", &wav[..44 + 10_001]);
+    let cut = load(&p).unwrap();
+    assert_eq!(cut.info.frames, 5000);
+    assert_eq!(cut.samples[..], full.samples[..5000]);
+    let spec = fx().extract_file(&p).unwrap();
+    assert_eq!(spec.dim(), (201, 401));
+    assert_finite(spec.iter());
+    // A stereo 16-bit file cut after 1 byte of data has no whole frame.
+    let st = encode_wav(&[0.5; 8], 16_000, 2, WavFormat::Pcm16);
+    let p = put(dir.path(), "one_byte.wav", &st[..45]);
+    assert_msg(
+        &err(fx().extract_file(&p)),
+        "one_byte.wav",
+        "no audio samples",
+    );
+}
+
+#[test]
+fn zero_length_data_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = put(
+        dir.path(),
+        "nodata.wav",
+        &encode_wav(&[], 16_000, 1, WavFormat::F32),
+    );
+    assert_msg(
+        &err(fx().extract_file(&p)),
+        "nodata.wav",
+        "no audio samples",
+    );
+}
+
+#[test]
+fn random_bytes_named_wav() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = fx();
+    for seed in 0..64u64 {
+        let name = format!("random{seed}.wav");
+        let n = 1 + (seed as usize * 997) % 5000;
+        let p = put(dir.path(), &name, &lcg_bytes(seed, n));
+        assert_msg(
+            &err(fx.extract_file(&p)),
+            &name,
+            "not a recognized audio file",
+        );
+    }
+    // Random bytes behind a valid RIFF/WAVE signature: an error, never a panic.
+    for seed in 0..64u64 {
+        let name = format!("riff{seed}.wav");
+        let mut bytes = b"RIFF\0\0\0\0WAVE".to_vec();
+        bytes.extend(lcg_bytes(seed, 200));
+        let p = put(dir.path(), &name, &bytes);
+        match fx.extract_file(&p) {
+            Ok(spec) => assert_finite(spec.iter()),
+            Err(e) => assert_msg(&e, &name, ""),
+        }
+    }
+}
+
+#[test]
+fn unsupported_codecs_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = put(dir.path(), "mp3inwav.wav", &with_tag(good_wav(), 0x55));
+    let e = err(fx().extract_file(&p));
+    assert_msg(&e, "mp3inwav.wav", "unsupported codec");
+    assert_msg(&e, "mp3inwav.wav", "0x0055");
+    let p = put(dir.path(), "adpcm.wav", &with_tag(good_wav(), 0x11));
+    let e = err(fx().extract_file(&p));
+    assert_msg(&e, "adpcm.wav", "unsupported codec");
+    assert_msg(&e, "adpcm.wav", "IMA ADPCM");
+    // PCM with a sample width no reader supports (12-bit is fine: it is
+    // stored in 16-bit containers and decodes as such).
+    let mut wav = good_wav();
+    wav[34..36].copy_from_slice(&40u16.to_le_bytes());
+    let p = put(dir.path(), "pcm40.wav", &wav);
+    assert_msg(&err(fx().extract_file(&p)), "pcm40.wav", "40-bit");
+}
+
+#[test]
+fn zero_rate_and_zero_channels() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wav = good_wav();
+    wav[24..28].copy_from_slice(&0u32.to_le_bytes());
+    let p = put(dir.path(), "rate0.wav", &wav);
+    assert_msg(&err(fx().extract_file(&p)), "rate0.wav", "sample rate 0");
+    let mut wav = good_wav();
+    wav[22..24].copy_from_slice(&0u16.to_le_bytes());
+    let p = put(dir.path(), "ch0.wav", &wav);
+    assert_msg(&err(fx().extract_file(&p)), "ch0.wav", "channel count 0");
+}
+
+#[test]
+fn silent_and_constant_clips_are_finite() {
+    let dir = tempfile::tempdir().unwrap();
+    // Silence and a DC offset at 16 kHz: waveform norm centres them to exact zeros,
+    // so every bin is the dB floor 10 * log10(1e-10) = -100.
+    for (name, v) in [("silent.wav", 0.0f32), ("dc.wav", 0.5)] {
+        let p = put(
+            dir.path(),
+            name,
+            &encode_wav(&[v; 16_000], 16_000, 1, WavFormat::Pcm16),
+        );
+        let spec = fx().extract_file(&p).unwrap();
+        assert_eq!(spec.dim(), (201, 401));
+        assert!(spec.iter().all(|&x| x == -100.0), "{name}");
+    }
+    // Stereo with opposite channels mixes to silence.
+    let x = sine(440.0, 16_000, 16_000, 0.5);
+    let inter: Vec<f32> = x.iter().flat_map(|&v| [v, -v]).collect();
+    let p = put(
+        dir.path(),
+        "antiphase.wav",
+        &encode_wav(&inter, 16_000, 2, WavFormat::F32),
+    );
+    assert!(fx().extract_file(&p).unwrap().iter().all(|&x| x == -100.0));
+    // Resampled DC (44.1 kHz) and silence without waveform normalization: finite.
+    let p = put(
+        dir.path(),
+        "dc441.wav",
+        &encode_wav(&[0.25; 44_100], 44_100, 1, WavFormat::Pcm16),
+    );
+    let spec = fx().extract_file(&p).unwrap();
+    assert_eq!(spec.dim(), (201, 401));
+    assert_finite(spec.iter());
+    let raw = FeatureExtractor::new(FeatureConfig {
+        waveform_norm: false,
+        ..FeatureConfig::default()
+    })
+    .unwrap();
+    let spec = raw.extract_file(&dir.path().join("silent.wav")).unwrap();
+    assert!(spec.iter().all(|&x| x == -100.0));
+}
+
+#[test]
+fn non_finite_float_samples_name_file_and_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut x = interleave(&sine(440.0, 16_000, 1000, 0.5), 2);
+    x[201] = f32::NAN; // frame 100, right channel
+    let p = put(
+        dir.path(),
+        "nan.wav",
+        &encode_wav(&x, 16_000, 2, WavFormat::F32),
+    );
+    let e = err(fx().extract_file(&p));
+    assert_msg(&e, "nan.wav", "non-finite");
+    assert_msg(&e, "nan.wav", "index 201");
+    let mut y = sine(440.0, 16_000, 1000, 0.5);
+    y[0] = f32::NEG_INFINITY;
+    let p = put(
+        dir.path(),
+        "inf64.wav",
+        &encode_wav(&y, 16_000, 1, WavFormat::F64),
+    );
+    let e = err(fx().extract_file(&p));
+    assert_msg(&e, "inf64.wav", "non-finite");
+    assert_msg(&e, "inf64.wav", "index 0");
+    // A finite f64 sample that overflows f32.
+    let mut wav = encode_wav(&sine(440.0, 16_000, 100, 0.5), 16_000, 1, WavFormat::F64);
+    wav[44 + 8 * 7..44 + 8 * 8].copy_from_slice(&1e300f64.to_le_bytes());
+    let p = put(dir.path(), "huge64.wav", &wav);
+    let e = err(fx().extract_file(&p));
+    assert_msg(&e, "huge64.wav", "non-finite");
+    assert_msg(&e, "huge64.wav", "index 7");
+}
+
+#[test]
+fn huge_but_finite_float_samples_never_give_inf() {
+    // Float WAVs are nominally in [-1, 1]; values near f32::MAX are legal floats.
+    let dir = tempfile::tempdir().unwrap();
+    let x: Vec<f32> = sine(440.0, 16_000, 16_000, 1.0)
+        .iter()
+        .map(|v| v * 3e38)
+        .collect();
+    for sr in [16_000u32, 44_100] {
+        let name = format!("loud{sr}.wav");
+        let p = put(dir.path(), &name, &encode_wav(&x, sr, 1, WavFormat::F32));
+        for norm in [true, false] {
+            let fx = FeatureExtractor::new(FeatureConfig {
+                waveform_norm: norm,
+                ..FeatureConfig::default()
+            })
+            .unwrap();
+            match fx.extract_file(&p) {
+                Ok(spec) => assert_finite(spec.iter()),
+                Err(e) => assert_msg(&e, &name, ""),
+            }
+        }
+    }
+}
+
+#[test]
+fn clip_shorter_than_n_fft() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = put(
+        dir.path(),
+        "tiny.wav",
+        &encode_wav(&sine(1000.0, 16_000, 100, 0.5), 16_000, 1, WavFormat::Pcm16),
+    );
+    // Fixed 5 s: zero-padded to the default shape.
+    let spec = fx().extract_file(&p).unwrap();
+    assert_eq!(spec.dim(), (201, 401));
+    assert_finite(spec.iter());
+    // Free length: reflect padding needs more than n_fft / 2 = 200 samples.
+    let e = err(fx_free().extract_file(&p));
+    assert_msg(&e, "tiny.wav", "too short");
+    assert_msg(&e, "tiny.wav", "201");
+    // 300 samples (between n_fft / 2 and n_fft): 1 + 300 / 200 = 2 frames.
+    let p = put(
+        dir.path(),
+        "short300.wav",
+        &encode_wav(&sine(1000.0, 16_000, 300, 0.5), 16_000, 1, WavFormat::Pcm16),
+    );
+    let spec = fx_free().extract_file(&p).unwrap();
+    assert_eq!(spec.dim(), (201, 2));
+    assert_finite(spec.iter());
+    // One sample at 44.1 kHz resamples to one sample: too short, not a panic.
+    let p = put(
+        dir.path(),
+        "one.wav",
+        &encode_wav(&[0.5], 44_100, 1, WavFormat::Pcm16),
+    );
+    assert_msg(&err(fx_free().extract_file(&p)), "one.wav", "too short");
+    assert_eq!(fx().extract_file(&p).unwrap().dim(), (201, 401));
+}
+
+#[test]
+fn all_sample_formats_decode_to_identical_features() {
+    // A signal on the u8 grid (k / 128) is represented exactly by every format,
+    // so every format must give bit-identical features.
+    let dir = tempfile::tempdir().unwrap();
+    let x: Vec<f32> = sine(1000.0, 16_000, 16_000, 0.7)
+        .iter()
+        .map(|v| (v * 128.0).round() / 128.0)
+        .collect();
+    let fx = fx();
+    let mut reference = None;
+    for (fmt, name) in [
+        (WavFormat::Pcm16, "s16.wav"),
+        (WavFormat::U8, "u8.wav"),
+        (WavFormat::Pcm24, "s24.wav"),
+        (WavFormat::Pcm32, "s32.wav"),
+        (WavFormat::F32, "f32.wav"),
+        (WavFormat::F64, "f64.wav"),
+    ] {
+        let p = put(dir.path(), name, &encode_wav(&x, 16_000, 1, fmt));
+        let spec = fx.extract_file(&p).unwrap();
+        assert_eq!(spec.dim(), (201, 401), "{name}");
+        assert_eq!(peak_bin(&spec, 20), 25, "{name}");
+        match &reference {
+            None => reference = Some(spec),
+            Some(r) => assert_eq!(r, &spec, "{name} differs from s16"),
+        }
+    }
+}
+
+#[test]
+fn stereo_and_six_channels_mix_to_mono() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = sine(1000.0, 16_000, 16_000, 0.5);
+    let fx = fx();
+    let mono = fx
+        .extract_file(&put(
+            dir.path(),
+            "mono.wav",
+            &encode_wav(&x, 16_000, 1, WavFormat::Pcm16),
+        ))
+        .unwrap();
+    // Identical channels: the stereo mean is exact.
+    let stereo = fx
+        .extract_file(&put(
+            dir.path(),
+            "stereo.wav",
+            &encode_wav(&interleave(&x, 2), 16_000, 2, WavFormat::Pcm16),
+        ))
+        .unwrap();
+    assert_eq!(stereo, mono);
+    let six = put(
+        dir.path(),
+        "six.wav",
+        &encode_wav(&interleave(&x, 6), 16_000, 6, WavFormat::Pcm16),
+    );
+    let a = load(&six).unwrap();
+    assert_eq!((a.info.channels, a.info.frames), (6, 16_000));
+    let spec = fx.extract_file(&six).unwrap();
+    assert!(max_diff_db(&mono, &spec) < 0.01);
+    assert_finite(spec.iter());
+}
+
+#[test]
+fn common_sample_rates_give_the_default_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = fx();
+    for sr in [8_000u32, 16_000, 22_050, 44_100, 48_000, 96_000] {
+        let name = format!("tone{sr}.wav");
+        let wav = encode_wav(&sine(1000.0, sr, sr as usize, 0.5), sr, 1, WavFormat::Pcm16);
+        let spec = fx.extract_file(&put(dir.path(), &name, &wav)).unwrap();
+        assert_eq!(spec.dim(), (201, 401), "{name}");
+        assert_finite(spec.iter());
+        assert_eq!(peak_bin(&spec, 20), 25, "{name}");
+    }
+}
+
+#[test]
+fn extract_bytes_names_the_source() {
+    let e = err(fx().extract_bytes(b"RIFF", Path::new("mem/clip.wav")));
+    assert_msg(&e, "mem/clip.wav", "truncated header");
+    let e = err(fx().extract_bytes(&[], Path::new("mem/none.wav")));
+    assert_msg(&e, "mem/none.wav", "empty");
+}
