@@ -14,7 +14,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rubato::{
     FftFixedIn, SincFixedIn, SincInterpolationParameters, SincInterpolationType, WindowFunction,
 };
-use specnorm_audio::{decode, decode_symphonia, encode_wav, Resampler, WavFormat};
+use specnorm_audio::{decode, decode_into, decode_symphonia, encode_wav, Resampler, WavFormat};
 
 const RATE: usize = 44_100;
 const SECS: usize = 5;
@@ -97,6 +97,10 @@ fn bench_decode(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode_5s_44k1_pcm16");
     g.bench_function("fast_path_mono", |b| {
         b.iter(|| decode(black_box(&mono), path).unwrap())
+    });
+    let mut buf = Vec::new();
+    g.bench_function("fast_path_mono_into_reused_buffer", |b| {
+        b.iter(|| decode_into(black_box(&mono), path, &mut buf).unwrap())
     });
     g.bench_function("symphonia_mono", |b| {
         b.iter(|| decode_symphonia(black_box(&mono), path).unwrap())

@@ -132,28 +132,50 @@ pub fn load(path: &Path) -> Result<Audio, AudioError> {
 ///
 /// Never panics on arbitrary bytes.
 pub fn decode(bytes: &[u8], source: &Path) -> Result<Audio, AudioError> {
+    let mut samples = Vec::new();
+    let info = decode_into(bytes, source, &mut samples)?;
+    Ok(Audio { samples, info })
+}
+
+/// [`decode`] into a caller-owned buffer: `out` is cleared and receives the
+/// mono mix; its allocation is reused. In a loop over many files this avoids
+/// allocating (and page-faulting) a fresh multi-megabyte buffer per file,
+/// which costs more than the PCM conversion itself. On error `out` holds
+/// unspecified contents.
+pub fn decode_into(
+    bytes: &[u8],
+    source: &Path,
+    out: &mut Vec<f32>,
+) -> Result<AudioInfo, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty {
             path: source.to_path_buf(),
         });
     }
-    if wav::looks_like_wav(bytes) {
-        return match wav::parse(bytes, source)? {
-            wav::WavParse::Done(audio) => Ok(audio),
-            wav::WavParse::Fallback => sym::decode(bytes, source, sym::Container::Wav),
-        };
-    }
-    match sym::sniff(bytes) {
-        Some(container) => sym::decode(bytes, source, container),
-        None => Err(AudioError::NotAudio {
-            path: source.to_path_buf(),
-            reason: if bytes.starts_with(b"RF64") {
-                "RF64 (64-bit WAV) is not supported".to_string()
-            } else {
-                "no WAV, FLAC, OGG or MP3 signature".to_string()
-            },
-        }),
-    }
+    let container = if wav::looks_like_wav(bytes) {
+        match wav::parse(bytes, source, out)? {
+            wav::WavParse::Done(info) => return Ok(info),
+            wav::WavParse::Fallback => sym::Container::Wav,
+        }
+    } else {
+        match sym::sniff(bytes) {
+            Some(container) => container,
+            None => {
+                return Err(AudioError::NotAudio {
+                    path: source.to_path_buf(),
+                    reason: if bytes.starts_with(b"RF64") {
+                        "RF64 (64-bit WAV) is not supported".to_string()
+                    } else {
+                        "no WAV, FLAC, OGG or MP3 signature".to_string()
+                    },
+                })
+            }
+        }
+    };
+    let audio = sym::decode(bytes, source, container)?;
+    out.clear();
+    out.extend_from_slice(&audio.samples);
+    Ok(audio.info)
 }
 
 /// Decode through symphonia only, bypassing the WAV fast path (for WAV,

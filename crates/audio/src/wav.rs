@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::{Audio, AudioError, AudioInfo};
+use crate::{AudioError, AudioInfo};
 
 const TAG_PCM: u16 = 0x0001;
 const TAG_ADPCM: u16 = 0x0002;
@@ -48,7 +48,7 @@ impl WavFormat {
 /// What the WAV header parser decided.
 pub(crate) enum WavParse {
     /// Decoded by the fast path.
-    Done(Audio),
+    Done(AudioInfo),
     /// A valid WAV whose codec symphonia handles (A-law / mu-law).
     Fallback,
 }
@@ -98,7 +98,7 @@ struct Fmt {
 ///
 /// Truncated data (declared data size larger than the file) decodes the
 /// whole frames that are present, like torchaudio/libsndfile do.
-pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<WavParse, AudioError> {
+pub(crate) fn parse(bytes: &[u8], path: &Path, out: &mut Vec<f32>) -> Result<WavParse, AudioError> {
     let p = || path.to_path_buf();
     let trunc = |detail: &str| AudioError::TruncatedHeader {
         path: path.to_path_buf(),
@@ -165,7 +165,7 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<WavParse, AudioError> {
             };
             let avail = bytes.len() - body;
             let data = &bytes[body..body + size.min(avail)];
-            return decode_fmt(f, data, path);
+            return decode_fmt(f, data, path, out);
         }
         // Chunks are padded to an even size.
         off = match body.checked_add(size).and_then(|e| e.checked_add(size & 1)) {
@@ -175,7 +175,12 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<WavParse, AudioError> {
     }
 }
 
-fn decode_fmt(f: &Fmt, data: &[u8], path: &Path) -> Result<WavParse, AudioError> {
+fn decode_fmt(
+    f: &Fmt,
+    data: &[u8],
+    path: &Path,
+    out: &mut Vec<f32>,
+) -> Result<WavParse, AudioError> {
     let p = || path.to_path_buf();
     if f.channels == 0 {
         return Err(AudioError::ZeroChannels { path: p() });
@@ -216,15 +221,13 @@ fn decode_fmt(f: &Fmt, data: &[u8], path: &Path) -> Result<WavParse, AudioError>
         return Err(AudioError::ZeroSamples { path: p() });
     }
     let data = &data[..frames * frame_bytes];
-    let samples = convert(kind, data, ch, path)?;
-    Ok(WavParse::Done(Audio {
-        samples,
-        info: AudioInfo {
-            sample_rate: f.sample_rate,
-            channels: f.channels,
-            frames: frames as u64,
-            codec: codec.to_string(),
-        },
+    out.clear();
+    convert(kind, data, ch, path, out)?;
+    Ok(WavParse::Done(AudioInfo {
+        sample_rate: f.sample_rate,
+        channels: f.channels,
+        frames: frames as u64,
+        codec: codec.to_string(),
     }))
 }
 
@@ -238,82 +241,87 @@ enum Kind {
     F64,
 }
 
-/// Convert interleaved little-endian samples to a mono f32 mix.
-fn convert(kind: Kind, data: &[u8], ch: usize, path: &Path) -> Result<Vec<f32>, AudioError> {
+/// Append the mono f32 mix of interleaved little-endian samples to `out`.
+fn convert(
+    kind: Kind,
+    data: &[u8],
+    ch: usize,
+    path: &Path,
+    out: &mut Vec<f32>,
+) -> Result<(), AudioError> {
     match kind {
-        Kind::U8 => Ok(mix::<1>(data, ch, |b| {
-            (f32::from(b[0]) - 128.0) * (1.0 / 128.0)
-        })),
-        Kind::I16 => Ok(mix16(data, ch)),
-        Kind::I24 => Ok(mix::<3>(data, ch, |b| {
+        Kind::U8 => mix::<1>(data, ch, out, |b| (f32::from(b[0]) - 128.0) * (1.0 / 128.0)),
+        Kind::I16 => mix16(data, ch, out),
+        Kind::I24 => mix::<3>(data, ch, out, |b| {
             // Sign-extend by placing the 3 bytes in the top of an i32.
             (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 * (1.0 / 8_388_608.0)
-        })),
-        Kind::I32 => Ok(mix::<4>(data, ch, |b| {
+        }),
+        Kind::I32 => mix::<4>(data, ch, out, |b| {
             // f64 then f32: one rounding, like soundfile's int32 -> float.
             (f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) * (1.0 / 2_147_483_648.0))
                 as f32
-        })),
+        }),
         Kind::F32 => {
             check_finite::<4>(data, path, |b| {
                 f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()
             })?;
-            let out = mix_f64::<4>(data, ch, |b| {
+            mix_f64::<4>(data, ch, out, |b| {
                 f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             });
-            finite_after_mix(out, ch, path)
+            finite_after_mix(out, ch, path)?;
         }
         Kind::F64 => {
             check_finite::<8>(data, path, |b| {
                 f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]).is_finite()
             })?;
-            let out = mix_f64::<8>(data, ch, |b| {
+            mix_f64::<8>(data, ch, out, |b| {
                 f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
             });
-            finite_after_mix(out, ch, path)
+            finite_after_mix(out, ch, path)?;
         }
     }
+    Ok(())
 }
 
 /// The hot path: 16-bit PCM, specialised for mono and stereo.
-fn mix16(data: &[u8], ch: usize) -> Vec<f32> {
+fn mix16(data: &[u8], ch: usize, out: &mut Vec<f32>) {
     const S: f32 = 1.0 / 32768.0;
     match ch {
-        1 => data
-            .chunks_exact(2)
-            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) * S)
-            .collect(),
-        2 => data
-            .chunks_exact(4)
-            .map(|b| {
-                let l = f32::from(i16::from_le_bytes([b[0], b[1]]));
-                let r = f32::from(i16::from_le_bytes([b[2], b[3]]));
-                // l + r is exact in f32 (|l + r| < 2^16), so this equals the
-                // mean of the two scaled samples.
-                (l + r) * (0.5 * S)
-            })
-            .collect(),
-        _ => mix::<2>(data, ch, |b| {
+        1 => out.extend(
+            data.chunks_exact(2)
+                .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) * S),
+        ),
+        2 => out.extend(data.chunks_exact(4).map(|b| {
+            let l = f32::from(i16::from_le_bytes([b[0], b[1]]));
+            let r = f32::from(i16::from_le_bytes([b[2], b[3]]));
+            // l + r is exact in f32 (|l + r| < 2^16), so this equals the
+            // mean of the two scaled samples.
+            (l + r) * (0.5 * S)
+        })),
+        _ => mix::<2>(data, ch, out, |b| {
             f32::from(i16::from_le_bytes([b[0], b[1]])) * S
         }),
     }
 }
 
-fn mix<const B: usize>(data: &[u8], ch: usize, f: impl Fn(&[u8]) -> f32) -> Vec<f32> {
+fn mix<const B: usize>(data: &[u8], ch: usize, out: &mut Vec<f32>, f: impl Fn(&[u8]) -> f32) {
     if ch == 1 {
-        return data.chunks_exact(B).map(f).collect();
+        out.extend(data.chunks_exact(B).map(f));
+        return;
     }
     let inv = 1.0 / ch as f32;
-    data.chunks_exact(B * ch)
-        .map(|frame| frame.chunks_exact(B).map(&f).sum::<f32>() * inv)
-        .collect()
+    out.extend(
+        data.chunks_exact(B * ch)
+            .map(|frame| frame.chunks_exact(B).map(&f).sum::<f32>() * inv),
+    );
 }
 
-fn mix_f64<const B: usize>(data: &[u8], ch: usize, f: impl Fn(&[u8]) -> f64) -> Vec<f32> {
+fn mix_f64<const B: usize>(data: &[u8], ch: usize, out: &mut Vec<f32>, f: impl Fn(&[u8]) -> f64) {
     let inv = 1.0 / ch as f64;
-    data.chunks_exact(B * ch)
-        .map(|frame| (frame.chunks_exact(B).map(&f).sum::<f64>() * inv) as f32)
-        .collect()
+    out.extend(
+        data.chunks_exact(B * ch)
+            .map(|frame| (frame.chunks_exact(B).map(&f).sum::<f64>() * inv) as f32),
+    );
 }
 
 fn check_finite<const B: usize>(
@@ -331,9 +339,9 @@ fn check_finite<const B: usize>(
 }
 
 /// f64 samples larger than f32::MAX become infinite when converted.
-fn finite_after_mix(out: Vec<f32>, ch: usize, path: &Path) -> Result<Vec<f32>, AudioError> {
+fn finite_after_mix(out: &[f32], ch: usize, path: &Path) -> Result<(), AudioError> {
     match out.iter().position(|x| !x.is_finite()) {
-        None => Ok(out),
+        None => Ok(()),
         Some(i) => Err(AudioError::NonFinite {
             path: path.to_path_buf(),
             index: (i * ch) as u64,

@@ -413,3 +413,23 @@ fn fast_path_equals_symphonia_for_pcm_wav() {
         }
     }
 }
+
+#[test]
+fn decode_into_reuses_buffer_and_matches_decode() {
+    use specnorm_audio::decode_into;
+    let mut buf = vec![9.0f32; 5];
+    for (name, format, ch) in [
+        ("a.wav", WavFormat::Pcm16, 2u16),
+        ("b.wav", WavFormat::F64, 1),
+    ] {
+        let bytes = encode_wav(&noise(600, 0.5, 8), 11_025, ch, format);
+        let info = decode_into(&bytes, Path::new(name), &mut buf).unwrap();
+        let a = decode(&bytes, Path::new(name)).unwrap();
+        assert_eq!(info, a.info);
+        assert_eq!(buf, a.samples);
+    }
+    let flac = std::fs::read(fixture("codec.flac")).unwrap();
+    let info = decode_into(&flac, Path::new("c.flac"), &mut buf).unwrap();
+    assert_eq!(info.frames as usize, buf.len());
+    assert_eq!(buf, decode(&flac, Path::new("c.flac")).unwrap().samples);
+}
