@@ -5,8 +5,8 @@
 //! ```
 //! use specnorm_train::{fit_one_cycle, InMemoryData, Model, ModelKind, ModelSpec, TrainConfig};
 //! # fn main() -> Result<(), specnorm_train::TrainError> {
-//! // 8 samples of [1, 16, 16]; class = whether the top half is brighter.
-//! let (n, h, w) = (8, 16, 16);
+//! // 8 samples of [1, 32, 32]; class = whether the top half is brighter.
+//! let (n, h, w) = (8, 32, 32);
 //! let mut x = Vec::new();
 //! let mut y = Vec::new();
 //! for i in 0..n {
@@ -46,8 +46,9 @@
 //!   `ni != nf`); output `ReLU(convpath(x) + idpath(x))`.
 //!   11,200,298 parameters for `c_in = 1, n_out = 10` (asserted in the tests).
 //! * **small** (`ModelKind::Small`): 4 × [`ConvLayer(3x3)` → `MaxPool2d(2)`] with 16/32/64/128
-//!   channels, `AdaptiveAvgPool2d(1)`, `Flatten`, `Linear(128, n_classes)` (98,037 parameters
-//!   for 5 classes). Needs inputs of at least 16×16.
+//!   channels (the first ConvLayer has stride 2, to keep CPU training of [1, 201, 401] inputs
+//!   within minutes), `AdaptiveAvgPool2d(1)`, `Flatten`, `Linear(128, n_classes)` (98,037 parameters
+//!   for 5 classes). Needs inputs of at least 32×32.
 //! * Init as fastai: `init_cnn` → kaiming-normal (fan-in, gain √2) for every conv and linear
 //!   weight, biases 0; BatchNorm weight 1 (0 for the second BN of each ResBlock,
 //!   `NormType.BatchZero`), **BatchNorm bias 1e-3** (fastai's `_get_norm`); running mean 0,

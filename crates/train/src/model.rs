@@ -15,7 +15,7 @@ use crate::TrainError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ModelKind {
     /// Small CNN: four `ConvLayer(3x3) + MaxPool(2)` blocks with 16/32/64/128
-    /// channels, global average pooling and a linear head.
+    /// channels (the first conv has stride 2), global average pooling and a linear head.
     Small,
     /// fastai's `xresnet18` (see the crate docs for the exact structure).
     XResNet18,
@@ -372,7 +372,7 @@ fn build(spec: &ModelSpec, b: &mut Builder<'_>) -> Vec<LayerDesc> {
                     chans[i],
                     chans[i + 1],
                     3,
-                    1,
+                    if i == 0 { 2 } else { 1 },
                     Tail::Relu,
                 ));
                 layers.push(LayerDesc::MaxPool2d {

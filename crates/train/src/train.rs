@@ -76,7 +76,7 @@ impl InMemoryData {
             )));
         }
         let min = match spec.kind {
-            ModelKind::Small => 16,
+            ModelKind::Small => 32,
             ModelKind::XResNet18 => 1,
         };
         if self.shape[2] < min || self.shape[3] < min {
