@@ -102,7 +102,7 @@ pub enum NormError {
 pub struct InstanceStats {
     /// Mean of each `[F, T]` spectrogram, in row-major order of the leading axes.
     pub mean: Vec<f32>,
-    /// Divisor used for each spectrogram (`std + eps`, or 1 for a constant one when `eps == 0`).
+    /// Divisor used for each spectrogram (`sqrt(var + eps)`, or 1 for a constant one when `eps == 0`).
     pub scale: Vec<f32>,
 }
 
@@ -125,11 +125,13 @@ pub enum Normalizer {
         /// Std per bin (> 0).
         std: Vec<f32>,
     },
-    /// Each `[F, T]` spectrogram by its own mean and population std:
-    /// `(x - mean) / (std + eps)`. Policy for a constant spectrogram: with `eps > 0` it maps to
-    /// zeros; with `eps == 0` the divisor falls back to 1, so it also maps to zeros (never NaN).
+    /// Each `[F, T]` spectrogram by its own mean and population variance:
+    /// `(x - mean) / sqrt(var + eps)`, the formula of `torch.nn.InstanceNorm2d` and ONNX
+    /// `InstanceNormalization`, so an exported graph computes exactly this. Policy for a constant
+    /// spectrogram: with `eps > 0` it maps to zeros; with `eps == 0` the divisor falls back to 1,
+    /// so it also maps to zeros (never NaN).
     PerInstance {
-        /// Added to the std (>= 0, finite).
+        /// Added to the variance (>= 0, finite).
         eps: f32,
     },
     /// Arrays broadcast against the batch with NumPy rules (e.g. keep-dims stats of any shape);
@@ -375,7 +377,7 @@ impl Normalizer {
                         });
                     }
                     let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-                    let mut scale = var.sqrt() + eps;
+                    let mut scale = (var + eps).sqrt();
                     if scale == 0.0 {
                         scale = 1.0;
                     }
