@@ -287,41 +287,60 @@ fn convert(
 fn mix16(data: &[u8], ch: usize, out: &mut Vec<f32>) {
     const S: f32 = 1.0 / 32768.0;
     match ch {
-        1 => out.extend(
-            data.chunks_exact(2)
-                .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) * S),
-        ),
-        2 => out.extend(data.chunks_exact(4).map(|b| {
+        1 => extend_map(out, data, 2, |b| {
+            f32::from(i16::from_le_bytes([b[0], b[1]])) * S
+        }),
+        2 => extend_map(out, data, 4, |b| {
             let l = f32::from(i16::from_le_bytes([b[0], b[1]]));
             let r = f32::from(i16::from_le_bytes([b[2], b[3]]));
             // l + r is exact in f32 (|l + r| < 2^16), so this equals the
             // mean of the two scaled samples.
             (l + r) * (0.5 * S)
-        })),
+        }),
         _ => mix::<2>(data, ch, out, |b| {
             f32::from(i16::from_le_bytes([b[0], b[1]])) * S
         }),
     }
 }
 
+/// Append `f(frame)` for every `frame_bytes`-sized frame of `data`.
+///
+/// Converted block-wise into a stack buffer and appended with a memcpy,
+/// rather than with `Vec::extend` over an iterator, which
+/// went through a non-inlined generic helper that LLVM did not vectorize
+/// (5x slower on the 16-bit hot path).
+#[inline(always)]
+fn extend_map(out: &mut Vec<f32>, data: &[u8], frame_bytes: usize, f: impl Fn(&[u8]) -> f32) {
+    const BLOCK: usize = 2048;
+    out.reserve(data.len() / frame_bytes);
+    let mut buf = [0.0f32; BLOCK];
+    for block in data.chunks(BLOCK * frame_bytes) {
+        let mut n = 0;
+        for (o, b) in buf.iter_mut().zip(block.chunks_exact(frame_bytes)) {
+            *o = f(b);
+            n += 1;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[inline(always)]
 fn mix<const B: usize>(data: &[u8], ch: usize, out: &mut Vec<f32>, f: impl Fn(&[u8]) -> f32) {
     if ch == 1 {
-        out.extend(data.chunks_exact(B).map(f));
+        extend_map(out, data, B, f);
         return;
     }
     let inv = 1.0 / ch as f32;
-    out.extend(
-        data.chunks_exact(B * ch)
-            .map(|frame| frame.chunks_exact(B).map(&f).sum::<f32>() * inv),
-    );
+    extend_map(out, data, B * ch, |frame| {
+        frame.chunks_exact(B).map(&f).sum::<f32>() * inv
+    });
 }
 
 fn mix_f64<const B: usize>(data: &[u8], ch: usize, out: &mut Vec<f32>, f: impl Fn(&[u8]) -> f64) {
     let inv = 1.0 / ch as f64;
-    out.extend(
-        data.chunks_exact(B * ch)
-            .map(|frame| (frame.chunks_exact(B).map(&f).sum::<f64>() * inv) as f32),
-    );
+    extend_map(out, data, B * ch, |frame| {
+        (frame.chunks_exact(B).map(&f).sum::<f64>() * inv) as f32
+    });
 }
 
 fn check_finite<const B: usize>(
