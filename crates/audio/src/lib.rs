@@ -2,12 +2,16 @@
 //! `f32` waveform, resample it exactly like `torchaudio.functional.resample`,
 //! and normalize it like the blog's `(x - x.mean()) / x.std()`.
 //!
-//! * [`load`] / [`decode`]: plain PCM and float WAV files (8/16/24/32-bit
+//! * [`load`] / [`decode`] / [`decode_into`]: plain PCM and float WAV files (8/16/24/32-bit
 //!   integer, 32/64-bit float, `WAVE_FORMAT_EXTENSIBLE` included) are parsed
 //!   by a direct fast path; everything else goes through symphonia. Channels
 //!   are averaged to mono. Integers are scaled like torchaudio/soundfile:
 //!   `i16 / 32768`, `(u8 - 128) / 128`, `i24 / 8388608`, `i32 / 2147483648`.
 //! * [`Resampler`] / [`resample`]: polyphase, torchaudio-exact (see its docs).
+//!
+//! Speed (5 s 44.1 kHz clip, one core): the 16-bit WAV fast path takes
+//! ~35 us (symphonia ~0.9 ms); 44.1 -> 16 kHz resampling ~0.17 ms (rubato's
+//! FftFixedIn ~1.1 ms, torchaudio ~1.3 ms). See `benches/resample.rs`.
 //! * [`normalize_waveform`], [`pad_or_trim`]: waveform utilities.
 //! * [`encode_wav`] / [`write_wav`]: write test/dataset WAV files in any
 //!   [`WavFormat`].

@@ -27,6 +27,14 @@ const MAX_TABLE: usize = 1 << 26;
 /// others are exactly 0 in f32. Kernels are built in f64 and stored in f32;
 /// accumulation is in f32, so results agree with torchaudio to a few f32 ulps.
 ///
+/// Frequency response (torchaudio's): flat to `0.99 * min(from, to) / 2`,
+/// a transition band up to about 1.25x the lower Nyquist, then at least
+/// 40 dB of attenuation (44.1 kHz -> 16 kHz: 9 kHz is only -16.8 dB,
+/// 10 kHz and above <= -44 dB).
+///
+/// On x86_64 with AVX2+FMA (detected at run time) the dot products use
+/// 256-bit FMA; elsewhere a portable loop. The two agree to ~1e-7.
+///
 /// Planning is done once; the resampler is `Send + Sync` and [`Resampler::process`]
 /// can be called from many threads. Equal rates give the identity.
 #[derive(Debug, Clone)]
