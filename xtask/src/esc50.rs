@@ -23,7 +23,9 @@ pub fn main(root: &Path, args: &[String]) -> Result<()> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--dest" => dest = PathBuf::from(it.next().context("--dest needs a directory")?),
-            "--archive" => archive = Some(PathBuf::from(it.next().context("--archive needs a file")?)),
+            "--archive" => {
+                archive = Some(PathBuf::from(it.next().context("--archive needs a file")?))
+            }
             other => bail!("unknown download-esc50 option '{other}'"),
         }
     }
@@ -39,19 +41,37 @@ pub fn main(root: &Path, args: &[String]) -> Result<()> {
         }
     };
     let root_dir = unpack_and_verify(&zip, &dest, CLIPS, FOLDS)?;
-    println!("ESC-50 ready at {} ({CLIPS} clips, {FOLDS} folds)", root_dir.display());
-    println!("run: cargo xtask experiment --data {} --model xresnet18", root_dir.display());
+    println!(
+        "ESC-50 ready at {} ({CLIPS} clips, {FOLDS} folds)",
+        root_dir.display()
+    );
+    println!(
+        "run: cargo xtask experiment --data {} --model xresnet18",
+        root_dir.display()
+    );
     Ok(())
 }
 
 fn download(url: &str, to: &Path) -> Result<()> {
     eprintln!("downloading {url} -> {}", to.display());
     let out = Command::new("curl")
-        .args(["--fail", "--location", "--silent", "--show-error", "--retry", "2", "--connect-timeout", "20", "-o"])
+        .args([
+            "--fail",
+            "--location",
+            "--silent",
+            "--show-error",
+            "--retry",
+            "2",
+            "--connect-timeout",
+            "20",
+            "-o",
+        ])
         .arg(to)
         .arg(url)
         .output()
-        .context("cannot run curl: install curl or pass --archive with a downloaded ESC-50-master.zip")?;
+        .context(
+            "cannot run curl: install curl or pass --archive with a downloaded ESC-50-master.zip",
+        )?;
     if !out.status.success() {
         let _ = std::fs::remove_file(to);
         bail!(
@@ -67,16 +87,24 @@ fn download(url: &str, to: &Path) -> Result<()> {
 /// into a temporary folder renamed into place once complete, then verify the
 /// layout: one top folder with `meta/esc50.csv` listing `expected_clips` files
 /// in `expected_folds` folds, all present under `audio/`. Returns the dataset root.
-pub fn unpack_and_verify(zip: &Path, dest: &Path, expected_clips: usize, expected_folds: usize) -> Result<PathBuf> {
+pub fn unpack_and_verify(
+    zip: &Path,
+    dest: &Path,
+    expected_clips: usize,
+    expected_folds: usize,
+) -> Result<PathBuf> {
     let file = std::fs::File::open(zip).with_context(|| format!("opening {}", zip.display()))?;
-    let mut archive = zip::ZipArchive::new(file).with_context(|| format!("{} is not a zip archive", zip.display()))?;
+    let mut archive = zip::ZipArchive::new(file)
+        .with_context(|| format!("{} is not a zip archive", zip.display()))?;
     let staging = dest.join(".esc50-unpacking");
     if staging.exists() {
         std::fs::remove_dir_all(&staging)?;
     }
     let mut top: Option<String> = None;
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).with_context(|| format!("{}: entry {i} is corrupt", zip.display()))?;
+        let mut entry = archive
+            .by_index(i)
+            .with_context(|| format!("{}: entry {i} is corrupt", zip.display()))?;
         let name = entry.name().to_string();
         let rel = Path::new(&name);
         if rel.is_absolute() || rel.components().any(|c| !matches!(c, Component::Normal(_))) {
@@ -86,7 +114,10 @@ pub fn unpack_and_verify(zip: &Path, dest: &Path, expected_clips: usize, expecte
             let first = first.to_string_lossy().to_string();
             match &top {
                 None => top = Some(first),
-                Some(t) if *t != first => bail!("{}: expected one top-level folder, found '{t}' and '{first}'", zip.display()),
+                Some(t) if *t != first => bail!(
+                    "{}: expected one top-level folder, found '{t}' and '{first}'",
+                    zip.display()
+                ),
                 _ => {}
             }
         }
@@ -99,12 +130,18 @@ pub fn unpack_and_verify(zip: &Path, dest: &Path, expected_clips: usize, expecte
             std::fs::create_dir_all(parent)?;
         }
         let mut buf = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut buf).with_context(|| format!("{}: cannot read entry '{name}' (truncated archive?)", zip.display()))?;
+        entry.read_to_end(&mut buf).with_context(|| {
+            format!(
+                "{}: cannot read entry '{name}' (truncated archive?)",
+                zip.display()
+            )
+        })?;
         std::fs::write(&out, buf)?;
     }
     let top = top.with_context(|| format!("{} is empty", zip.display()))?;
     let unpacked = staging.join(&top);
-    verify(&unpacked, expected_clips, expected_folds).with_context(|| format!("verifying {}", zip.display()))?;
+    verify(&unpacked, expected_clips, expected_folds)
+        .with_context(|| format!("verifying {}", zip.display()))?;
     let final_dir = dest.join(&top);
     if final_dir.exists() {
         std::fs::remove_dir_all(&final_dir)?;
@@ -120,11 +157,17 @@ pub fn verify(root: &Path, expected_clips: usize, expected_folds: usize) -> Resu
     ds.check_files()?;
     let n = ds.items().len();
     if n != expected_clips {
-        bail!("{}: metadata lists {n} clips, expected {expected_clips}", root.display());
+        bail!(
+            "{}: metadata lists {n} clips, expected {expected_clips}",
+            root.display()
+        );
     }
     let folds = ds.folds().len();
     if folds != expected_folds {
-        bail!("{}: {folds} folds, expected {expected_folds}", root.display());
+        bail!(
+            "{}: {folds} folds, expected {expected_folds}",
+            root.display()
+        );
     }
     Ok(())
 }
@@ -159,7 +202,8 @@ mod tests {
     fn make_zip(path: &Path, entries: &[(&str, Vec<u8>)]) {
         let f = std::fs::File::create(path).unwrap();
         let mut z = zip::ZipWriter::new(f);
-        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         for (name, data) in entries {
             z.start_file(*name, opts).unwrap();
             z.write_all(data).unwrap();
@@ -172,14 +216,22 @@ mod tests {
         let mut entries = Vec::new();
         for i in 0..clips {
             let name = format!("{}-{i}-A-0.wav", i % 2 + 1);
-            csv.push_str(&format!("{name},{},{},class{},False,{i},A\n", i % 2 + 1, i % 3, i % 3));
+            csv.push_str(&format!(
+                "{name},{},{},class{},False,{i},A\n",
+                i % 2 + 1,
+                i % 3,
+                i % 3
+            ));
             if !(drop_one && i == 0) {
                 entries.push((format!("ESC-50-master/audio/{name}"), wav_bytes()));
             }
         }
         entries.push(("ESC-50-master/meta/esc50.csv".into(), csv.into_bytes()));
         let zip = dir.join("esc.zip");
-        let refs: Vec<(&str, Vec<u8>)> = entries.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
+        let refs: Vec<(&str, Vec<u8>)> = entries
+            .iter()
+            .map(|(n, d)| (n.as_str(), d.clone()))
+            .collect();
         make_zip(&zip, &refs);
         zip
     }

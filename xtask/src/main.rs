@@ -58,7 +58,16 @@ fn main() -> Result<()> {
         "experiment" => {
             let env = setup::setup(&root, setup::Options::default_or_existing(&root))?;
             let mut c = cargo(&root, &env);
-            c.args(["run", "--release", "-p", "specnorm", "--features", "train,infer", "--", "experiment"]);
+            c.args([
+                "run",
+                "--release",
+                "-p",
+                "specnorm",
+                "--features",
+                "train,infer",
+                "--",
+                "experiment",
+            ]);
             c.args(rest);
             run(c)
         }
@@ -116,11 +125,25 @@ fn test(root: &Path, rest: &[String]) -> Result<()> {
     fmt.args(["fmt", "--all", "--check"]);
     run(fmt)?;
     let mut clippy = cargo(root, &env);
-    clippy.args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     run(clippy)?;
     let mut t = cargo(root, &env);
     if has_nextest() {
-        t.args(["nextest", "run", "--workspace", "--all-features", "--no-fail-fast"]);
+        t.args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--all-features",
+            "--no-fail-fast",
+        ]);
     } else {
         t.args(["test", "--workspace", "--all-features", "--no-fail-fast"]);
     }
@@ -138,7 +161,13 @@ fn bench(root: &Path, rest: &[String]) -> Result<()> {
     let mut it = rest.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--clips" => clips = it.next().context("--clips needs a number")?.parse().context("--clips")?,
+            "--clips" => {
+                clips = it
+                    .next()
+                    .context("--clips needs a number")?
+                    .parse()
+                    .context("--clips")?
+            }
             "--no-torchaudio" => torchaudio = false,
             other => bail!("unknown bench option '{other}'"),
         }
@@ -170,11 +199,17 @@ fn bench(root: &Path, rest: &[String]) -> Result<()> {
 }
 
 fn read_rate(path: &Path) -> Result<f64> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     // Tiny, format-specific read: the files are written by our own tools as {"clips_per_sec": X, ...}.
     let key = "\"clips_per_sec\":";
-    let at = text.find(key).with_context(|| format!("{} has no clips_per_sec", path.display()))?;
+    let at = text
+        .find(key)
+        .with_context(|| format!("{} has no clips_per_sec", path.display()))?;
     let tail = text[at + key.len()..].trim_start();
     let end = tail.find([',', '}']).unwrap_or(tail.len());
-    tail[..end].trim().parse().with_context(|| format!("bad clips_per_sec in {}", path.display()))
+    tail[..end]
+        .trim()
+        .parse()
+        .with_context(|| format!("bad clips_per_sec in {}", path.display()))
 }

@@ -78,7 +78,14 @@ fn site_packages(venv: &Path) -> Result<PathBuf> {
 
 fn pip(venv: &Path, args: &[&str]) -> Result<()> {
     let mut c = Command::new(venv.join("bin/python"));
-    c.args(["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]);
+    c.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--progress-bar",
+        "off",
+    ]);
     c.args(args);
     crate::run(c)
 }
@@ -101,7 +108,10 @@ pub fn setup(root: &Path, opts: Options) -> Result<RuntimeEnv> {
             return Ok(env);
         }
     }
-    eprintln!("xtask setup: installing libtorch ({TORCH}) and {ONNXRUNTIME} into {}", dir.display());
+    eprintln!(
+        "xtask setup: installing libtorch ({TORCH}) and {ONNXRUNTIME} into {}",
+        dir.display()
+    );
     ensure_venv(&dir)?;
     match opts {
         Options::Cpu => {
@@ -114,7 +124,8 @@ pub fn setup(root: &Path, opts: Options) -> Result<RuntimeEnv> {
     // With its (small) dependencies, so Python can load exported models too.
     pip(&dir, &[ONNXRUNTIME, "numpy"])?;
     let env = RuntimeEnv::locate(root)?;
-    std::fs::write(&marker, opts.marker()).with_context(|| format!("writing {}", marker.display()))?;
+    std::fs::write(&marker, opts.marker())
+        .with_context(|| format!("writing {}", marker.display()))?;
     Ok(env)
 }
 
@@ -126,7 +137,10 @@ pub fn bench_venv(root: &Path) -> Result<PathBuf> {
     let want = "torch==2.11.0 torchaudio==2.11.0 soundfile numpy\n";
     if std::fs::read_to_string(&marker).ok().as_deref() != Some(want) {
         ensure_venv(&dir)?;
-        pip(&dir, &["torch==2.11.0", "torchaudio==2.11.0", "soundfile", "numpy"])?;
+        pip(
+            &dir,
+            &["torch==2.11.0", "torchaudio==2.11.0", "soundfile", "numpy"],
+        )?;
         std::fs::write(&marker, want)?;
     }
     Ok(dir.join("bin/python"))
@@ -151,13 +165,19 @@ impl RuntimeEnv {
         let sp = site_packages(&venv(root)).context("run `cargo xtask setup` first")?;
         let libtorch = sp.join("torch");
         if !libtorch.join("lib/libtorch_cpu.so").exists() {
-            bail!("{} has no lib/libtorch_cpu.so: run `cargo xtask setup`", libtorch.display());
+            bail!(
+                "{} has no lib/libtorch_cpu.so: run `cargo xtask setup`",
+                libtorch.display()
+            );
         }
         let mut lib_dirs = vec![libtorch.join("lib")];
         // NVIDIA wheels put their libraries under nvidia/<pkg>/lib (cu13: nvidia/cu13/lib).
         if let Ok(entries) = std::fs::read_dir(sp.join("nvidia")) {
-            let mut dirs: Vec<PathBuf> =
-                entries.flatten().map(|e| e.path().join("lib")).filter(|p| p.is_dir()).collect();
+            let mut dirs: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path().join("lib"))
+                .filter(|p| p.is_dir())
+                .collect();
             dirs.sort();
             lib_dirs.extend(dirs);
         }
@@ -176,7 +196,11 @@ impl RuntimeEnv {
             return v;
         }
         v.push(("LIBTORCH".into(), self.libtorch.display().to_string()));
-        let mut ld: Vec<String> = self.lib_dirs.iter().map(|p| p.display().to_string()).collect();
+        let mut ld: Vec<String> = self
+            .lib_dirs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         if let Ok(old) = std::env::var("LD_LIBRARY_PATH") {
             if !old.is_empty() {
                 ld.push(old);

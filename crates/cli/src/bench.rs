@@ -40,7 +40,9 @@ fn clip(seed: u64) -> Vec<f32> {
         .map(|i| {
             let t = i as f32 / SR as f32;
             let vib = 1.0 + 0.01 * (t * 5.0 * std::f32::consts::TAU).sin();
-            let tone: f32 = (1..4).map(|h| (t * f0 * h as f32 * vib * std::f32::consts::TAU).sin() / h as f32).sum();
+            let tone: f32 = (1..4)
+                .map(|h| (t * f0 * h as f32 * vib * std::f32::consts::TAU).sin() / h as f32)
+                .sum();
             let env = (t * 1.3).sin().abs();
             gain * (0.5 * tone * env + noise * rng.gen_range(-1.0f32..1.0))
         })
@@ -73,7 +75,10 @@ pub fn run(a: Args) -> Result<()> {
     let mut best = f64::INFINITY;
     for _ in 0..a.passes.max(1) {
         let t0 = Instant::now();
-        let n_ok = paths.par_iter().map(|p| fx.extract_file(p).map(|_| 1usize)).sum::<Result<usize, _>>()?;
+        let n_ok = paths
+            .par_iter()
+            .map(|p| fx.extract_file(p).map(|_| 1usize))
+            .sum::<Result<usize, _>>()?;
         let dt = t0.elapsed().as_secs_f64();
         anyhow::ensure!(n_ok == paths.len());
         best = best.min(dt);

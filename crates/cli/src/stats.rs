@@ -113,14 +113,18 @@ pub fn accumulate(
             continue; // keep going to list every bad file at once
         }
         // Group by frame count so clips of different lengths (no --seconds) stay exact.
-        let mut by_len: std::collections::BTreeMap<(usize, usize), Vec<&ndarray::Array2<f32>>> = Default::default();
+        let mut by_len: std::collections::BTreeMap<(usize, usize), Vec<&ndarray::Array2<f32>>> =
+            Default::default();
         for s in &specs {
             by_len.entry(s.dim()).or_default().push(s);
         }
         for ((f, t), group) in by_len {
             let mut batch = Array4::<f32>::zeros((group.len(), 1, f, t));
             for (i, s) in group.iter().enumerate() {
-                batch.index_axis_mut(Axis(0), i).index_axis_mut(Axis(0), 0).assign(s);
+                batch
+                    .index_axis_mut(Axis(0), i)
+                    .index_axis_mut(Axis(0), 0)
+                    .assign(s);
             }
             acc.requested.update(batch.view().into_dyn())?;
             acc.per_channel.update(batch.view().into_dyn())?;
@@ -138,7 +142,10 @@ pub fn accumulate(
 }
 
 fn sibling(out: &Path, suffix: &str) -> PathBuf {
-    let stem = out.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "stats".into());
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "stats".into());
     out.with_file_name(format!("{stem}{suffix}"))
 }
 
@@ -151,20 +158,38 @@ fn plot_channels(path: &Path, stats: &Stats, fx: &FeatureExtractor, title: &str)
         ((0..mean.len()).map(|i| i as f64).collect(), "mel bin")
     } else {
         let hz = cfg.sample_rate as f64 / cfg.spectrogram.stft.n_fft as f64;
-        ((0..mean.len()).map(|i| i as f64 * hz).collect(), "frequency (Hz)")
+        (
+            (0..mean.len()).map(|i| i as f64 * hz).collect(),
+            "frequency (Hz)",
+        )
     };
-    let s = Series { name: "mean ± std".into(), x, y: mean, band: Some(std) };
-    let opts = LinesOpts { title: title.into(), x_label: x_label.into(), y_label: "dB".into(), log_x: false };
+    let s = Series {
+        name: "mean ± std".into(),
+        x,
+        y: mean,
+        band: Some(std),
+    };
+    let opts = LinesOpts {
+        title: title.into(),
+        x_label: x_label.into(),
+        y_label: "dB".into(),
+        log_x: false,
+    };
     lines(path, &opts, &[s])?;
     Ok(())
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let ds = Dataset::open(&a.data).with_context(|| format!("opening dataset {}", a.data.display()))?;
+    let ds =
+        Dataset::open(&a.data).with_context(|| format!("opening dataset {}", a.data.display()))?;
     ds.check_files()?;
     let split = ds.split(a.valid_fold)?;
     let fraction = a.sample.unwrap_or(1.0);
-    let items = if a.sample.is_some() { sample_items(split.train.clone(), fraction, a.seed)? } else { split.train.clone() };
+    let items = if a.sample.is_some() {
+        sample_items(split.train.clone(), fraction, a.seed)?
+    } else {
+        split.train.clone()
+    };
     let cfg = a.features.config();
     let fx = FeatureExtractor::new(cfg.clone())?;
     eprintln!(
@@ -184,7 +209,11 @@ pub fn run(a: Args) -> Result<()> {
     pb.finish_and_clear();
     let secs = t0.elapsed().as_secs_f64();
     if !acc.bad.is_empty() {
-        eprintln!("skipped {} bad file(s):\n  {}", acc.bad.len(), acc.bad.join("\n  "));
+        eprintln!(
+            "skipped {} bad file(s):\n  {}",
+            acc.bad.len(),
+            acc.bad.join("\n  ")
+        );
     }
     let provenance = Provenance {
         dataset: a.data.display().to_string(),
@@ -192,16 +221,26 @@ pub fn run(a: Args) -> Result<()> {
         clips: acc.clips,
         sample_fraction: fraction,
         features: serde_json::to_value(&cfg)?,
-        note: Some(format!("seed {}; {} bad files skipped", a.seed, acc.bad.len())),
+        note: Some(format!(
+            "seed {}; {} bad files skipped",
+            a.seed,
+            acc.bad.len()
+        )),
     };
-    let stats = acc.requested.finalize()?.with_provenance(provenance.clone());
+    let stats = acc
+        .requested
+        .finalize()?
+        .with_provenance(provenance.clone());
     let channel = acc.per_channel.finalize()?.with_provenance(provenance);
     ensure_parent(&a.out)?;
     stats.save_json(&a.out)?;
     let (mean_npy, std_npy) = (sibling(&a.out, ".mean.npy"), sibling(&a.out, ".std.npy"));
     stats.save_npy(&mean_npy, &std_npy)?;
     let png = sibling(&a.out, ".channels.png");
-    let title = format!("per-channel dB mean ± std, folds {:?} ({} clips)", split.train_folds, acc.clips);
+    let title = format!(
+        "per-channel dB mean ± std, folds {:?} ({} clips)",
+        split.train_folds, acc.clips
+    );
     plot_channels(&png, &channel, &fx, &title)?;
     println!(
         "{} clips in {secs:.1} s ({:.0} clips/s); shape {:?}",
@@ -210,7 +249,11 @@ pub fn run(a: Args) -> Result<()> {
         stats.shape
     );
     if stats.mean.len() == 1 {
-        println!("global mean {:.4} dB, std {:.4} dB", stats.mean.iter().next().copied().unwrap_or(f64::NAN), stats.std.iter().next().copied().unwrap_or(f64::NAN));
+        println!(
+            "global mean {:.4} dB, std {:.4} dB",
+            stats.mean.iter().next().copied().unwrap_or(f64::NAN),
+            stats.std.iter().next().copied().unwrap_or(f64::NAN)
+        );
     } else {
         let m = &stats.mean;
         println!(
@@ -221,13 +264,32 @@ pub fn run(a: Args) -> Result<()> {
             stats.std.iter().copied().fold(f64::NEG_INFINITY, f64::max)
         );
     }
-    println!("wrote {}, {}, {}, {}", a.out.display(), mean_npy.display(), std_npy.display(), png.display());
+    println!(
+        "wrote {}, {}, {}, {}",
+        a.out.display(),
+        mean_npy.display(),
+        std_npy.display(),
+        png.display()
+    );
     if let Some(full) = &a.compare {
         let full = Stats::load_json(full)?;
         if full.shape != stats.shape {
-            bail!("cannot compare: {} has shape {:?}, this run {:?}", a.compare.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), full.shape, stats.shape);
+            bail!(
+                "cannot compare: {} has shape {:?}, this run {:?}",
+                a.compare
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                full.shape,
+                stats.shape
+            );
         }
-        let max_abs = |x: &ndarray::ArrayD<f64>, y: &ndarray::ArrayD<f64>| x.iter().zip(y.iter()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        let max_abs = |x: &ndarray::ArrayD<f64>, y: &ndarray::ArrayD<f64>| {
+            x.iter()
+                .zip(y.iter())
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f64::max)
+        };
         println!(
             "sample ({:.0}% of clips) vs full pass: max |Δmean| = {:.4} dB, max |Δstd| = {:.4} dB",
             fraction * 100.0,
@@ -243,7 +305,13 @@ mod tests {
     use super::*;
 
     fn item(name: &str) -> Item {
-        Item { filename: name.into(), path: PathBuf::from(name), fold: 1, target: 0, category: "c".into() }
+        Item {
+            filename: name.into(),
+            path: PathBuf::from(name),
+            fold: 1,
+            target: 0,
+            category: "c".into(),
+        }
     }
 
     #[test]
@@ -262,6 +330,9 @@ mod tests {
 
     #[test]
     fn sibling_names() {
-        assert_eq!(sibling(Path::new("out/stats.json"), ".mean.npy"), PathBuf::from("out/stats.mean.npy"));
+        assert_eq!(
+            sibling(Path::new("out/stats.json"), ".mean.npy"),
+            PathBuf::from("out/stats.mean.npy")
+        );
     }
 }
