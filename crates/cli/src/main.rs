@@ -8,6 +8,8 @@
 
 mod bench;
 mod common;
+#[cfg(feature = "infer")]
+mod infer;
 mod spec;
 mod stats;
 
@@ -30,6 +32,9 @@ enum Cmd {
     Stats(stats::Args),
     /// Measure the feature pipeline (decode, resample, normalize, STFT, dB) in clips/s.
     Bench(bench::Args),
+    /// Classify audio files with an exported ONNX model (ONNX Runtime).
+    #[cfg(feature = "infer")]
+    Infer(infer::Args),
 }
 
 fn main() -> Result<()> {
@@ -38,5 +43,7 @@ fn main() -> Result<()> {
         Cmd::Spec(a) => spec::run(a),
         Cmd::Stats(a) => stats::run(a),
         Cmd::Bench(a) => bench::run(a),
+        #[cfg(feature = "infer")]
+        Cmd::Infer(a) => infer::run(a),
     }
 }

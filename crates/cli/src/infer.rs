@@ -1,0 +1,113 @@
+//! `specnorm infer --model model.onnx FILE_OR_DIR...` (feature `infer`): classify
+//! audio files with an exported model on ONNX Runtime. No libtorch involved.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use specnorm_infer::Classifier;
+
+/// Arguments of `specnorm infer`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The exported model (from `specnorm export` or `cargo xtask experiment`).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Audio files and/or folders (searched recursively for audio files).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// How many classes to print per file.
+    #[arg(long, default_value_t = 5)]
+    pub top_k: usize,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Files per batch (progress is reported per batch).
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+}
+
+const AUDIO_EXT: [&str; 6] = ["wav", "flac", "ogg", "mp3", "oga", "wave"];
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("reading folder {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for e in entries {
+            let is_audio = e
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| AUDIO_EXT.contains(&x.to_ascii_lowercase().as_str()));
+            if e.is_dir() || is_audio {
+                collect(&e, out)?;
+            }
+        }
+    } else {
+        // A missing file is reported by the decoder with its name, with the others.
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let clf = Classifier::load(&a.model)?.with_top_k(a.top_k.max(1));
+    let mut files = Vec::new();
+    for p in &a.inputs {
+        collect(p, &mut files)?;
+    }
+    if files.is_empty() {
+        bail!("no audio files found in {:?}", a.inputs);
+    }
+    let pb = if files.len() > a.batch_size && !a.json {
+        let pb = ProgressBar::new(files.len() as u64);
+        pb.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} files  {per_sec}  eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        pb
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut failed = 0usize;
+    for chunk in files.chunks(a.batch_size.max(1)) {
+        for r in clf.predict_files(chunk) {
+            match r {
+                Ok(p) => {
+                    let line = if a.json {
+                        let top: Vec<_> = p
+                            .top
+                            .iter()
+                            .map(|(c, prob)| serde_json::json!({"class": c, "prob": prob}))
+                            .collect();
+                        serde_json::json!({"file": p.path.display().to_string(), "top": top})
+                            .to_string()
+                    } else {
+                        let top: Vec<String> = p
+                            .top
+                            .iter()
+                            .map(|(c, prob)| format!("{c} {prob:.3}"))
+                            .collect();
+                        format!("{}\t{}", p.path.display(), top.join("\t"))
+                    };
+                    pb.suspend(|| println!("{line}"));
+                }
+                Err(e) => {
+                    failed += 1;
+                    pb.suspend(|| eprintln!("error: {e}"));
+                }
+            }
+        }
+        pb.inc(chunk.len() as u64);
+    }
+    pb.finish_and_clear();
+    if failed > 0 {
+        bail!(
+            "{failed} of {} file(s) could not be classified (see above)",
+            files.len()
+        );
+    }
+    Ok(())
+}
