@@ -420,3 +420,52 @@ fn extract_bytes_names_the_source() {
     let e = err(fx().extract_bytes(&[], Path::new("mem/none.wav")));
     assert_msg(&e, "mem/none.wav", "empty");
 }
+
+/// The committed FLAC seed of the fuzz corpus (1000 samples of 440 Hz at 16 kHz).
+fn flac_seed() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/corpus/decode/seed-flac-mono-16k.flac"
+    ))
+    .unwrap()
+}
+
+/// Insert a metadata block right after STREAMINFO (which must not be last).
+fn flac_with_block(flac: &[u8], block_type: u8, body: &[u8]) -> Vec<u8> {
+    let si_end = 4 + 4 + 34;
+    let mut out = flac[..si_end].to_vec();
+    out[4] &= 0x7f; // STREAMINFO is no longer the last block
+    let len = body.len() as u32;
+    out.push(block_type | if flac[4] & 0x80 != 0 { 0x80 } else { 0 });
+    out.extend_from_slice(&len.to_be_bytes()[1..]);
+    out.extend_from_slice(body);
+    out.extend_from_slice(&flac[si_end..]);
+    out
+}
+
+#[test]
+fn flac_tags_with_absurd_lengths_are_ignored() {
+    // Fuzz regression: symphonia allocated a VORBIS_COMMENT's declared comment
+    // length (up to 4 GiB) before reading it; metadata blocks are now dropped.
+    let flac = flac_seed();
+    let clean = decode(&flac, Path::new("clean.flac")).unwrap();
+    assert_eq!(clean.info.frames, 1000);
+    let mut comment = Vec::new();
+    comment.extend_from_slice(&0u32.to_le_bytes()); // vendor length
+    comment.extend_from_slice(&1u32.to_le_bytes()); // one comment
+    comment.extend_from_slice(&0xFFFF_FFF0u32.to_le_bytes()); // of ~4 GiB
+    comment.extend_from_slice(b"ARTIST=x");
+    let bomb = flac_with_block(&flac, 4, &comment);
+    let a = decode(&bomb, Path::new("bomb.flac")).unwrap();
+    assert_eq!(a, clean);
+    // PICTURE with a ~4 GiB media type string.
+    let mut pic = 3u32.to_be_bytes().to_vec();
+    pic.extend_from_slice(&0xFFFF_FFF0u32.to_be_bytes());
+    let a = decode(&flac_with_block(&flac, 6, &pic), Path::new("pic.flac")).unwrap();
+    assert_eq!(a, clean);
+    // A metadata block that runs past the end of the file.
+    let mut cut = flac_with_block(&flac, 4, &comment);
+    cut.truncate(4 + 4 + 34 + 4 + 5);
+    let e = err(decode(&cut, Path::new("cut.flac")));
+    assert_msg(&e, "cut.flac", "truncated header");
+}

@@ -90,6 +90,46 @@ pub(crate) fn decode(bytes: &[u8], path: &Path, container: Container) -> Result<
     }
 }
 
+/// The FLAC file with every metadata block except STREAMINFO removed.
+///
+/// symphonia 0.5 allocates the lengths declared inside VORBIS_COMMENT and
+/// PICTURE blocks before reading them (up to 4 GiB per field), so a corrupt
+/// tag can abort the process; none of those blocks affect decoding.
+fn flac_without_metadata(bytes: &[u8], path: &Path) -> Result<Vec<u8>, AudioError> {
+    let trunc = |detail: &str| AudioError::TruncatedHeader {
+        path: path.to_path_buf(),
+        detail: detail.to_string(),
+    };
+    let mut kept: Vec<&[u8]> = Vec::new();
+    let mut off = 4; // after "fLaC"
+    loop {
+        let Some(h) = bytes.get(off..off + 4) else {
+            return Err(trunc("FLAC metadata block header cut off"));
+        };
+        let len = usize::from(h[1]) << 16 | usize::from(h[2]) << 8 | usize::from(h[3]);
+        let end = off + 4 + len;
+        if end > bytes.len() {
+            return Err(trunc("FLAC metadata block runs past the end of the file"));
+        }
+        if h[0] & 0x7f == 0 {
+            kept.push(&bytes[off..end]);
+        }
+        off = end;
+        if h[0] & 0x80 != 0 {
+            break;
+        }
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(b"fLaC");
+    for (i, block) in kept.iter().enumerate() {
+        let last = if i + 1 == kept.len() { 0x80 } else { 0 };
+        out.push((block[0] & 0x7f) | last);
+        out.extend_from_slice(&block[1..]);
+    }
+    out.extend_from_slice(&bytes[off..]);
+    Ok(out)
+}
+
 fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio, AudioError> {
     let p = || path.to_path_buf();
     let malformed = |e: SymError| match e {
@@ -108,10 +148,11 @@ fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio
             reason: format!("{}: {other}", container.ext()),
         },
     };
-    let mss = MediaSourceStream::new(
-        Box::new(std::io::Cursor::new(bytes.to_vec())),
-        Default::default(),
-    );
+    let owned = match container {
+        Container::Flac => flac_without_metadata(bytes, path)?,
+        _ => bytes.to_vec(),
+    };
+    let mss = MediaSourceStream::new(Box::new(std::io::Cursor::new(owned)), Default::default());
     // Gapless: drop MP3 encoder delay/padding (LAME/Xing info) and Vorbis
     // pre-roll, so lengths match libsndfile/torchaudio.
     let opts = FormatOptions {
