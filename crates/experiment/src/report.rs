@@ -86,6 +86,10 @@ pub enum Verdict {
     WithinSeedNoise,
     /// Fewer than two common (fold, seed) pairs: no test possible.
     TooFewPairs,
+    /// The difference is the same non-zero value in every pair (no spread):
+    /// the t statistic is infinite (scipy reports p = 0), which with few,
+    /// discrete accuracies is not evidence; reported as untestable.
+    ConstantDifference,
 }
 
 impl Verdict {
@@ -95,6 +99,7 @@ impl Verdict {
             Verdict::Distinguishable => "distinguishable",
             Verdict::WithinSeedNoise => "within seed noise",
             Verdict::TooFewPairs => "too few paired runs",
+            Verdict::ConstantDifference => "constant difference, untestable",
         }
     }
 }
@@ -236,7 +241,9 @@ pub fn compare(runs: &[RunRecord], a: &str, b: &str) -> PairComparison {
     }
     let test = paired_t_test(&xa, &xb);
     let p_value = test.and_then(|t| t.p_value);
+    let constant = test.is_some_and(|t| t.t.is_none() && t.mean_diff != 0.0 && t.n >= 2);
     let verdict = match p_value {
+        _ if constant => Verdict::ConstantDifference,
         None => Verdict::TooFewPairs,
         Some(p) if p < ALPHA => Verdict::Distinguishable,
         Some(_) => Verdict::WithinSeedNoise,
@@ -280,7 +287,9 @@ fn conclude(settings: &[SettingSummary], pairs: &[PairComparison]) -> String {
         match p.verdict {
             Verdict::Distinguishable => beaten.push(format!("`{other}`")),
             Verdict::WithinSeedNoise => tied.push(format!("`{other}`")),
-            Verdict::TooFewPairs => untested.push(format!("`{other}`")),
+            Verdict::TooFewPairs | Verdict::ConstantDifference => {
+                untested.push(format!("`{other}`"))
+            }
         }
     }
     let pct = 100.0 * best_mean;
@@ -396,7 +405,7 @@ pub fn render_markdown(doc: &ResultsDoc) -> String {
         for p in &doc.summary.pairs {
             let pv = p.p_value.map_or("-".to_string(), |v| {
                 if v < 1e-4 {
-                    format!("{v:.1e}")
+                    "< 0.0001".to_string()
                 } else {
                     format!("{v:.4}")
                 }
@@ -711,6 +720,28 @@ mod tests {
         assert_eq!(p.pairs, 3);
         let p1 = compare(&runs[..0], "channel", "global");
         assert_eq!((p1.pairs, p1.verdict), (0, Verdict::TooFewPairs));
+        // Same non-zero gap in every pair: untestable, not "distinguishable".
+        let gap = vec![
+            run("a", 1, 0, 0.5),
+            run("a", 1, 1, 0.6),
+            run("b", 1, 0, 0.4),
+            run("b", 1, 1, 0.5),
+        ];
+        let p2 = compare(&gap, "a", "b");
+        assert_eq!((p2.pairs, p2.verdict), (2, Verdict::ConstantDifference));
+        assert!((p2.mean_diff - 0.1).abs() < 1e-12);
+        // Identical results: within seed noise (p = 1).
+        let same = vec![
+            run("a", 1, 0, 0.5),
+            run("a", 1, 1, 0.6),
+            run("b", 1, 0, 0.5),
+            run("b", 1, 1, 0.6),
+        ];
+        let p3 = compare(&same, "a", "b");
+        assert_eq!(
+            (p3.p_value, p3.verdict),
+            (Some(1.0), Verdict::WithinSeedNoise)
+        );
     }
 
     #[test]
