@@ -16,6 +16,20 @@
 //! epochs, lr, batch size, mixup, label smoothing, feature config) but not
 //! *which* runs are done (settings, seeds, folds), nor device/threads: the same
 //! output directory can be extended with more settings, seeds or folds.
+//!
+//! ```no_run
+//! use specnorm_experiment::runner::{dataset_folds, run_experiment, ExperimentConfig, Progress};
+//!
+//! let mut cfg = ExperimentConfig::new("data/esc50", "runs/esc50");
+//! cfg.valid_folds = dataset_folds(&cfg.data_root)?; // cross-validation over every fold
+//! let outcome = run_experiment(&cfg, &|p| {
+//!     if let Progress::Line(line) = p {
+//!         println!("{line}");
+//!     }
+//! })?;
+//! println!("{}", outcome.results.summary.conclusion);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -316,6 +330,17 @@ fn load_index(root: &Path) -> Result<DataIndex, ExperimentError> {
         folds,
         fingerprint: fnv1a_hex(&bytes),
     })
+}
+
+/// The folds of the dataset at `root` (sorted), e.g. to cross-validate over
+/// all of them.
+pub fn dataset_folds(root: &Path) -> Result<Vec<u32>, ExperimentError> {
+    specnorm_folds::Dataset::open(root)
+        .map(|d| d.folds())
+        .map_err(|e| ExperimentError::Dataset {
+            root: root.to_path_buf(),
+            detail: e.to_string(),
+        })
 }
 
 fn parse_device(s: &str) -> Result<tch::Device, ExperimentError> {

@@ -29,6 +29,10 @@ fn tiny_experiment_runs_and_resumes() {
     let mut cfg = ExperimentConfig::new(&data, &out);
     cfg.settings = vec!["waveform".into(), "channel".into()];
     cfg.runs = 1;
+    assert_eq!(
+        specnorm_experiment::runner::dataset_folds(&data).unwrap(),
+        [1, 2, 3, 4, 5]
+    );
     cfg.valid_folds = vec![1];
     cfg.model = ModelKind::Small;
     cfg.epochs = 3;
