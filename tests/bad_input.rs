@@ -469,3 +469,14 @@ fn flac_tags_with_absurd_lengths_are_ignored() {
     let e = err(decode(&cut, Path::new("cut.flac")));
     assert_msg(&e, "cut.flac", "truncated header");
 }
+
+#[test]
+fn flac_without_streaminfo_is_malformed() {
+    // Fuzz regression: with only a non-STREAMINFO block left, the frames were
+    // parsed as metadata (and a ~1 MiB PICTURE length allocated).
+    let flac = flac_seed();
+    let mut bad = flac.clone();
+    bad[4] = 0x80 | 0x7d; // the STREAMINFO header now says "last block, type 125"
+    let e = err(decode(&bad, Path::new("nosi.flac")));
+    assert_msg(&e, "nosi.flac", "no STREAMINFO");
+}

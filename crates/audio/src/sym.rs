@@ -119,6 +119,13 @@ fn flac_without_metadata(bytes: &[u8], path: &Path) -> Result<Vec<u8>, AudioErro
             break;
         }
     }
+    if kept.is_empty() {
+        // Without one, symphonia would parse the audio frames as metadata.
+        return Err(AudioError::Malformed {
+            path: path.to_path_buf(),
+            reason: "FLAC stream has no STREAMINFO block".into(),
+        });
+    }
     let mut out = Vec::with_capacity(bytes.len());
     out.extend_from_slice(b"fLaC");
     for (i, block) in kept.iter().enumerate() {
