@@ -480,3 +480,32 @@ fn flac_without_streaminfo_is_malformed() {
     let e = err(decode(&bad, Path::new("nosi.flac")));
     assert_msg(&e, "nosi.flac", "no STREAMINFO");
 }
+
+#[test]
+fn absurd_low_sample_rate_is_refused_before_resampling() {
+    // A header claiming 1 Hz would expand 10 000 frames 16000-fold (640 MiB);
+    // such clips are refused with a message that points at the header.
+    let dir = tempfile::tempdir().unwrap();
+    let x = sine(0.1, 1, 10_000, 0.5);
+    let p = put(
+        dir.path(),
+        "onehertz.wav",
+        &encode_wav(&x, 1, 1, WavFormat::Pcm16),
+    );
+    let e = err(fx().extract_file(&p));
+    assert_msg(
+        &e,
+        "onehertz.wav",
+        "10000 frames at 1 Hz would resample to 160000000",
+    );
+    assert_msg(&e, "onehertz.wav", "sample rate");
+    // A short clip at a very low rate is still fine (5 s at 2 Hz -> 80 000 samples).
+    let p = put(
+        dir.path(),
+        "twohertz.wav",
+        &encode_wav(&sine(0.1, 2, 10, 0.5), 2, 1, WavFormat::Pcm16),
+    );
+    let spec = fx().extract_file(&p).unwrap();
+    assert_eq!(spec.dim(), (201, 401));
+    assert_finite(spec.iter());
+}

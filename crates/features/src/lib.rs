@@ -70,6 +70,13 @@ impl FeatureConfig {
     }
 }
 
+/// Longest waveform, in samples at the target rate, that the front end builds:
+/// 2^27 (about 2.3 hours at 16 kHz, 512 MiB of `f32`). A longer one almost always
+/// comes from a corrupt header (say a sample rate of 1 Hz, which a 16 kHz front end
+/// would expand 16000-fold) and would exhaust memory; it is
+/// [`FeatureError::TooLong`] instead.
+pub const MAX_WAVEFORM_SAMPLES: u64 = 1 << 27;
+
 /// Errors of the front end; each names the file (or `<memory>`).
 #[derive(Debug, thiserror::Error)]
 pub enum FeatureError {
@@ -83,6 +90,25 @@ pub enum FeatureError {
         path: PathBuf,
         /// The DSP error.
         source: DspError,
+    },
+    /// The clip would resample to more than [`MAX_WAVEFORM_SAMPLES`] samples.
+    #[error(
+        "{path}: {frames} frames at {sample_rate} Hz would resample to {samples} samples at \
+         {target_rate} Hz, more than the limit of {max} (is the header's sample rate right?)"
+    )]
+    TooLong {
+        /// The input.
+        path: PathBuf,
+        /// Frames in the input.
+        frames: u64,
+        /// The input's sample rate.
+        sample_rate: u32,
+        /// The front end's sample rate.
+        target_rate: u32,
+        /// Samples the resampled clip would have.
+        samples: u64,
+        /// [`MAX_WAVEFORM_SAMPLES`].
+        max: u64,
     },
     /// The configuration is invalid.
     #[error("invalid feature configuration: {0}")]
@@ -176,6 +202,32 @@ impl FeatureExtractor {
         Ok(wave)
     }
 
+    /// Refuse clips whose resampled waveform would exceed [`MAX_WAVEFORM_SAMPLES`].
+    fn check_len(
+        &self,
+        frames: usize,
+        sample_rate: u32,
+        source: &Path,
+    ) -> Result<(), FeatureError> {
+        let target = self.cfg.sample_rate;
+        let samples = if sample_rate == 0 || sample_rate == target {
+            frames as u128
+        } else {
+            (frames as u128 * u128::from(target)).div_ceil(u128::from(sample_rate))
+        };
+        if samples > u128::from(MAX_WAVEFORM_SAMPLES) {
+            return Err(FeatureError::TooLong {
+                path: source.to_path_buf(),
+                frames: frames as u64,
+                sample_rate,
+                target_rate: target,
+                samples: u64::try_from(samples).unwrap_or(u64::MAX),
+                max: MAX_WAVEFORM_SAMPLES,
+            });
+        }
+        Ok(())
+    }
+
     fn spectrogram(&self, wave: &[f32], source: &Path) -> Result<Array2<f32>, FeatureError> {
         self.plan
             .compute(wave)
@@ -191,6 +243,7 @@ impl FeatureExtractor {
         samples: &[f32],
         sample_rate: u32,
     ) -> Result<Array2<f32>, FeatureError> {
+        self.check_len(samples.len(), sample_rate, Path::new("<memory>"))?;
         let wave = self.prepare_waveform(samples, sample_rate)?;
         self.spectrogram(&wave, Path::new("<memory>"))
     }
@@ -198,6 +251,7 @@ impl FeatureExtractor {
     /// Features of an encoded file held in memory; `source` names it in errors.
     pub fn extract_bytes(&self, bytes: &[u8], source: &Path) -> Result<Array2<f32>, FeatureError> {
         let audio = specnorm_audio::decode(bytes, source)?;
+        self.check_len(audio.samples.len(), audio.info.sample_rate, source)?;
         let wave = self.prepare_waveform(&audio.samples, audio.info.sample_rate)?;
         self.spectrogram(&wave, source)
     }
@@ -205,6 +259,7 @@ impl FeatureExtractor {
     /// Features of one audio file.
     pub fn extract_file(&self, path: &Path) -> Result<Array2<f32>, FeatureError> {
         let audio = specnorm_audio::load(path)?;
+        self.check_len(audio.samples.len(), audio.info.sample_rate, path)?;
         let wave = self.prepare_waveform(&audio.samples, audio.info.sample_rate)?;
         self.spectrogram(&wave, path)
     }
