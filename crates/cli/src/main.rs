@@ -8,6 +8,10 @@
 
 mod bench;
 mod common;
+#[cfg(feature = "train")]
+mod experiment;
+#[cfg(feature = "train")]
+mod export;
 #[cfg(feature = "infer")]
 mod infer;
 mod spec;
@@ -32,6 +36,12 @@ enum Cmd {
     Stats(stats::Args),
     /// Measure the feature pipeline (decode, resample, normalize, STFT, dB) in clips/s.
     Bench(bench::Args),
+    /// Run the normalization experiment (train every setting, report, export).
+    #[cfg(feature = "train")]
+    Experiment(experiment::Args),
+    /// Export a trained checkpoint to ONNX, normalization included.
+    #[cfg(feature = "train")]
+    Export(export::Args),
     /// Classify audio files with an exported ONNX model (ONNX Runtime).
     #[cfg(feature = "infer")]
     Infer(infer::Args),
@@ -43,6 +53,10 @@ fn main() -> Result<()> {
         Cmd::Spec(a) => spec::run(a),
         Cmd::Stats(a) => stats::run(a),
         Cmd::Bench(a) => bench::run(a),
+        #[cfg(feature = "train")]
+        Cmd::Experiment(a) => experiment::run(a),
+        #[cfg(feature = "train")]
+        Cmd::Export(a) => export::run(a),
         #[cfg(feature = "infer")]
         Cmd::Infer(a) => infer::run(a),
     }
