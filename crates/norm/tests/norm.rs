@@ -264,7 +264,9 @@ fn per_instance_matches_instance_norm_formula() {
     // the exact graph specnorm-export writes for this normalizer.
     let mut x = ndarray::Array4::<f32>::from_shape_vec((1, 1, 1, 2), vec![0.0, 2.0]).unwrap();
     let eps = 0.25f32;
-    Normalizer::PerInstance { eps }.encode(x.view_mut().into_dyn()).unwrap();
+    Normalizer::PerInstance { eps }
+        .encode(x.view_mut().into_dyn())
+        .unwrap();
     let want = -1.0 / (1.0f32 + eps).sqrt();
     assert!((x[[0, 0, 0, 0]] - want).abs() < 1e-6, "{x:?}");
     assert!((x[[0, 0, 0, 1]] + want).abs() < 1e-6, "{x:?}");
