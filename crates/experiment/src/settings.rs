@@ -275,7 +275,7 @@ pub fn normalizer_json(n: &Normalizer) -> serde_json::Value {
             json!({"kind": "per_channel", "mean": mean, "std": std})
         }
         Normalizer::PerInstance { eps } => {
-            json!({"kind": "per_instance", "eps": eps, "formula": "(x - mean) / (std + eps)"})
+            json!({"kind": "per_instance", "eps": eps, "formula": "(x - mean) / sqrt(var + eps)"})
         }
         Normalizer::Fixed { mean, std } => json!({
             "kind": "fixed",
