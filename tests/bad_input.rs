@@ -509,3 +509,39 @@ fn absurd_low_sample_rate_is_refused_before_resampling() {
     assert_eq!(spec.dim(), (201, 401));
     assert_finite(spec.iter());
 }
+
+#[test]
+fn id3_tag_does_not_route_to_another_container() {
+    // Fuzz regression: symphonia's probe scanned past an ID3 tag for any known
+    // marker, so "ID3 ... fLaC ..." reached the FLAC reader and its unchecked
+    // metadata allocations. Only the sniffed container's reader is tried now.
+    let flac = flac_seed();
+    let mut bytes = b"ID3\x04\x00\x00\x00\x00\x00\x10".to_vec(); // 16-byte tag
+    bytes.extend_from_slice(&[0; 16]);
+    bytes.extend_from_slice(&flac);
+    match decode(&bytes, Path::new("id3flac.mp3")) {
+        Ok(a) => {
+            assert_ne!(a.info.codec, "flac");
+            assert_finite(a.samples.iter());
+        }
+        Err(e) => assert_msg(&e, "id3flac.mp3", ""),
+    }
+    // A tagged MP3 still decodes exactly like the untagged one.
+    let mp3 = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/corpus/decode/seed-mp3-mono-16k.mp3"
+    ))
+    .unwrap();
+    let mut tagged = b"ID3\x03\x00\x00\x00\x00\x00\x10".to_vec();
+    tagged.extend_from_slice(&[0; 16]);
+    tagged.extend_from_slice(&mp3);
+    let plain = decode(&mp3, Path::new("plain.mp3")).unwrap();
+    assert_eq!(plain.info.codec, "mp3");
+    assert_eq!(decode(&tagged, Path::new("tagged.mp3")).unwrap(), plain);
+    // An ID3 tag that claims to run past the end of the file.
+    let e = err(decode(
+        b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f",
+        Path::new("id3only.mp3"),
+    ));
+    assert_msg(&e, "id3only.mp3", "");
+}

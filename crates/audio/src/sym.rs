@@ -9,7 +9,7 @@ use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::FormatOptions;
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use symphonia::core::probe::{Hint, Probe};
 
 use crate::{Audio, AudioError, AudioInfo};
 
@@ -90,6 +90,19 @@ pub(crate) fn decode(bytes: &[u8], path: &Path, container: Container) -> Result<
     }
 }
 
+/// The bytes after any leading ID3v2 tags (their content is not needed).
+fn skip_id3v2(mut b: &[u8]) -> &[u8] {
+    while b.len() >= 10 && b.starts_with(b"ID3") {
+        // 28-bit "syncsafe" size, plus a 10-byte footer when flagged.
+        let size = b[6..10]
+            .iter()
+            .fold(0usize, |acc, &x| (acc << 7) | usize::from(x & 0x7f));
+        let footer = if b[5] & 0x10 != 0 { 10 } else { 0 };
+        b = b.get(10 + size + footer..).unwrap_or_default();
+    }
+    b
+}
+
 /// The FLAC file with every metadata block except STREAMINFO removed.
 ///
 /// symphonia 0.5 allocates the lengths declared inside VORBIS_COMMENT and
@@ -155,9 +168,28 @@ fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio
             reason: format!("{}: {other}", container.ext()),
         },
     };
+    // Only the sniffed container's reader is registered: symphonia's probe
+    // scans past unrecognized bytes for *any* registered marker, so e.g. an
+    // ID3 tag followed by "fLaC" would otherwise reach the FLAC reader and
+    // its unsanitized metadata blocks.
+    let mut probe = Probe::default();
     let owned = match container {
-        Container::Flac => flac_without_metadata(bytes, path)?,
-        _ => bytes.to_vec(),
+        Container::Flac => {
+            probe.register_all::<symphonia::default::formats::FlacReader>();
+            flac_without_metadata(bytes, path)?
+        }
+        Container::Ogg => {
+            probe.register_all::<symphonia::default::formats::OggReader>();
+            bytes.to_vec()
+        }
+        Container::Wav => {
+            probe.register_all::<symphonia::default::formats::WavReader>();
+            bytes.to_vec()
+        }
+        Container::Mp3 => {
+            probe.register_all::<symphonia::default::formats::MpaReader>();
+            skip_id3v2(bytes).to_vec()
+        }
     };
     let mss = MediaSourceStream::new(Box::new(std::io::Cursor::new(owned)), Default::default());
     // Gapless: drop MP3 encoder delay/padding (LAME/Xing info) and Vorbis
@@ -168,7 +200,7 @@ fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio
     };
     let mut hint = Hint::new();
     hint.with_extension(container.ext());
-    let probed = symphonia::default::get_probe()
+    let probed = probe
         .format(&hint, mss, &opts, &MetadataOptions::default())
         .map_err(malformed)?;
     let mut format = probed.format;
