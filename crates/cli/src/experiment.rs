@@ -61,6 +61,10 @@ pub struct Args {
     /// Skip the ONNX export of each setting's best run.
     #[arg(long)]
     pub no_export: bool,
+    /// Leave out clips that are missing or cannot be decoded (they are listed
+    /// and counted) instead of stopping before any work with the full list.
+    #[arg(long)]
+    pub skip_bad: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -90,6 +94,7 @@ pub fn run(a: Args) -> Result<()> {
     cfg.mixup = a.mixup;
     cfg.label_smoothing = a.label_smoothing;
     cfg.threads = a.threads;
+    cfg.skip_bad = a.skip_bad;
     if a.cv {
         let ds = specnorm_folds::Dataset::open(&data)?;
         cfg.valid_folds = ds.folds();
@@ -102,10 +107,17 @@ pub fn run(a: Args) -> Result<()> {
     let run_bar: Mutex<Option<ProgressBar>> = Mutex::new(None);
     let style =
         |t: &str| ProgressStyle::with_template(t).unwrap_or_else(|_| ProgressStyle::default_bar());
-    let progress = |p: Progress<'_>| match p {
-        Progress::Stage(s) => {
-            let _ = multi.println(format!("== {s}"));
+    // MultiProgress::println prints nothing when the bars are hidden (stderr is
+    // not a terminal, e.g. a log file): the lines then go to stderr directly.
+    let say = |line: String| {
+        if multi.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            let _ = multi.println(line);
         }
+    };
+    let progress = |p: Progress<'_>| match p {
+        Progress::Stage(s) => say(format!("== {s}")),
         Progress::Features {
             variant,
             done,
@@ -126,14 +138,12 @@ pub fn run(a: Args) -> Result<()> {
                 }
             }
         }
-        Progress::RunSkipped { key, index, total } => {
-            let _ = multi.println(format!(
-                "[{}/{total}] {key}: already finished, skipped",
-                index + 1
-            ));
-        }
+        Progress::RunSkipped { key, index, total } => say(format!(
+            "[{}/{total}] {key}: already finished, skipped",
+            index + 1
+        )),
         Progress::RunStarted { key, index, total } => {
-            let _ = multi.println(format!("[{}/{total}] {key}", index + 1));
+            say(format!("[{}/{total}] {key}", index + 1));
             if let Ok(mut slot) = run_bar.lock() {
                 let b = multi.add(ProgressBar::new(cfg.epochs as u64));
                 b.set_style(style("  {msg:12} {bar:30} epoch {pos}/{len} eta {eta}"));
@@ -148,9 +158,7 @@ pub fn run(a: Args) -> Result<()> {
                 }
             }
         }
-        Progress::Line(l) => {
-            let _ = multi.println(format!("  {l}"));
-        }
+        Progress::Line(l) => say(format!("  {l}")),
         Progress::RunFinished { .. } => {
             if let Ok(mut slot) = run_bar.lock() {
                 if let Some(b) = slot.take() {
@@ -167,6 +175,15 @@ pub fn run(a: Args) -> Result<()> {
         outcome.skipped,
         t0.elapsed().as_secs_f64()
     );
+    if !outcome.skipped_clips.is_empty() {
+        println!(
+            "skipped {} clip(s) that are missing or cannot be decoded (--skip-bad):",
+            outcome.skipped_clips.len()
+        );
+        for b in &outcome.skipped_clips {
+            println!("  {}", b.error);
+        }
+    }
     if !a.no_export {
         let onnx_dir = a.out.join("onnx");
         for (setting, (best, ckpt)) in &outcome.best {

@@ -25,6 +25,11 @@ pub struct Args {
     /// Files per batch (progress is reported per batch).
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// Files that cannot be classified are still listed on stderr, but the
+    /// command succeeds (exit 0) and says how many were skipped. Without it,
+    /// any such file makes the exit status non-zero.
+    #[arg(long)]
+    pub skip_bad: bool,
 }
 
 const AUDIO_EXT: [&str; 6] = ["wav", "flac", "ogg", "mp3", "oga", "wave"];
@@ -96,16 +101,28 @@ pub fn run(a: Args) -> Result<()> {
                 }
                 Err(e) => {
                     failed += 1;
-                    pb.suspend(|| eprintln!("error: {e}"));
+                    let tag = if a.skip_bad { "skipped" } else { "error" };
+                    pb.suspend(|| eprintln!("{tag}: {e}"));
                 }
             }
         }
         pb.inc(chunk.len() as u64);
     }
     pb.finish_and_clear();
-    if failed > 0 {
+    if failed > 0 && !a.skip_bad {
         bail!(
             "{failed} of {} file(s) could not be classified (see above)",
+            files.len()
+        );
+    }
+    if failed > 0 && failed == files.len() {
+        // --skip-bad leaves bad files out, but a run that classified nothing
+        // is still a failure.
+        bail!("none of the {failed} file(s) could be classified (see above)");
+    }
+    if failed > 0 {
+        eprintln!(
+            "skipped {failed} of {} file(s) that could not be classified (--skip-bad)",
             files.len()
         );
     }

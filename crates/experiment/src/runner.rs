@@ -82,6 +82,13 @@ pub struct ExperimentConfig {
     pub threads: Option<usize>,
     /// Save the final checkpoint of every run.
     pub save_checkpoints: bool,
+    /// Leave out clips that are missing or cannot be decoded (reported through
+    /// [`Progress::Stage`] and [`ExperimentOutcome::skipped_clips`]) instead
+    /// of failing with [`ExperimentError::BadClips`]. Not part of the config
+    /// hash; the names of the clips actually left out are (through the
+    /// dataset fingerprint), so runs on different clip sets never mix.
+    #[serde(default)]
+    pub skip_bad: bool,
 }
 
 impl ExperimentConfig {
@@ -106,6 +113,7 @@ impl ExperimentConfig {
             features: FeatureConfig::default(),
             threads: None,
             save_checkpoints: true,
+            skip_bad: false,
         }
     }
 }
@@ -161,6 +169,23 @@ pub enum ExperimentError {
         /// What went wrong.
         detail: String,
     },
+    /// Clips listed in the metadata are missing or cannot be decoded (all of
+    /// them are listed; checked before any feature extraction or training).
+    #[error(
+        "{} of {total} clip(s) listed in {} are missing or cannot be decoded (set skip_bad / pass \
+         --skip-bad to leave them out):{}",
+        bad.len(),
+        csv.display(),
+        list_bad(bad)
+    )]
+    BadClips {
+        /// The metadata table.
+        csv: PathBuf,
+        /// Every bad clip, in metadata order.
+        bad: Vec<BadClip>,
+        /// Clips listed in the metadata.
+        total: usize,
+    },
     /// Feature extraction failed.
     #[error(transparent)]
     Features(#[from] FeatureError),
@@ -194,6 +219,19 @@ pub enum ExperimentError {
     /// Report writing failed.
     #[error(transparent)]
     Report(#[from] ReportError),
+}
+
+/// A clip that is missing or cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadClip {
+    /// Its path.
+    pub path: PathBuf,
+    /// Why (the decoder's message, which names the file).
+    pub error: String,
+}
+
+fn list_bad(bad: &[BadClip]) -> String {
+    bad.iter().map(|b| format!("\n  {}", b.error)).collect()
 }
 
 /// Progress events, delivered through the callback of [`run_experiment`].
@@ -266,6 +304,9 @@ pub struct ExperimentOutcome {
     pub results_md: PathBuf,
     /// Path of `results.json`.
     pub results_json: PathBuf,
+    /// Clips left out because they are missing or cannot be decoded (only
+    /// with [`ExperimentConfig::skip_bad`]; otherwise they are an error).
+    pub skipped_clips: Vec<BadClip>,
 }
 
 /// One clip of the dataset.
@@ -283,15 +324,56 @@ struct DataIndex {
     classes: Vec<String>,
     folds: Vec<u32>,
     fingerprint: String,
+    /// Clips of the metadata left out (`skip_bad`).
+    skipped: Vec<BadClip>,
 }
 
-fn load_index(root: &Path) -> Result<DataIndex, ExperimentError> {
+/// Decodes every listed clip (in parallel; the decoded audio is dropped) and
+/// returns the ones that are missing or do not decode, in metadata order.
+fn check_clips(items: &[specnorm_folds::Item]) -> Vec<BadClip> {
+    use rayon::prelude::*;
+    items
+        .par_iter()
+        .filter_map(|it| {
+            specnorm_audio::load(&it.path).err().map(|e| BadClip {
+                path: it.path.clone(),
+                error: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn load_index(
+    root: &Path,
+    skip_bad: bool,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Result<DataIndex, ExperimentError> {
     let derr = |detail: String| ExperimentError::Dataset {
         root: root.to_path_buf(),
         detail,
     };
     let ds = specnorm_folds::Dataset::open(root).map_err(|e| derr(e.to_string()))?;
-    ds.check_files().map_err(|e| derr(e.to_string()))?;
+    progress(Progress::Stage(&format!(
+        "checking that all {} clips decode",
+        ds.items().len()
+    )));
+    let skipped = check_clips(ds.items());
+    if !skipped.is_empty() {
+        if !skip_bad {
+            return Err(ExperimentError::BadClips {
+                csv: ds.csv_path().to_path_buf(),
+                bad: skipped,
+                total: ds.items().len(),
+            });
+        }
+        progress(Progress::Stage(&format!(
+            "skipping {} of {} clip(s) that are missing or cannot be decoded (skip_bad):{}",
+            skipped.len(),
+            ds.items().len(),
+            list_bad(&skipped)
+        )));
+    }
+    let bad_paths: BTreeSet<&Path> = skipped.iter().map(|b| b.path.as_path()).collect();
     // Targets may be sparse (e.g. an ESC-10 subset): the model's labels are
     // their ranks.
     let class_list = ds.classes();
@@ -304,6 +386,7 @@ fn load_index(root: &Path) -> Result<DataIndex, ExperimentError> {
     let clips: Vec<Clip> = ds
         .items()
         .iter()
+        .filter(|it| !bad_paths.contains(it.path.as_path()))
         .map(|it| Clip {
             path: it.path.clone(),
             fold: it.fold,
@@ -313,8 +396,14 @@ fn load_index(root: &Path) -> Result<DataIndex, ExperimentError> {
     if clips.is_empty() {
         return Err(derr("no clips in the metadata".into()));
     }
-    let folds = ds.folds();
-    // Fingerprint: the metadata table and, for generated data, its marker.
+    let folds: Vec<u32> = clips
+        .iter()
+        .map(|c| c.fold)
+        .collect::<BTreeSet<u32>>()
+        .into_iter()
+        .collect();
+    // Fingerprint: the metadata table, for generated data its marker, and the
+    // clips left out (none normally, so skip_bad alone changes nothing).
     let mut bytes = Vec::new();
     for f in [
         ds.csv_path().to_path_buf(),
@@ -324,11 +413,17 @@ fn load_index(root: &Path) -> Result<DataIndex, ExperimentError> {
             bytes.extend_from_slice(&b);
         }
     }
+    for b in &skipped {
+        bytes.extend_from_slice(b"\0skipped:");
+        let name = b.path.strip_prefix(ds.audio_dir()).unwrap_or(&b.path);
+        bytes.extend_from_slice(name.to_string_lossy().as_bytes());
+    }
     Ok(DataIndex {
         clips,
         classes,
         folds,
         fingerprint: fnv1a_hex(&bytes),
+        skipped,
     })
 }
 
@@ -503,7 +598,7 @@ pub fn run_experiment(
     let device = parse_device(&cfg.device)?;
 
     progress(Progress::Stage("reading dataset"));
-    let index = load_index(&cfg.data_root)?;
+    let index = load_index(&cfg.data_root, cfg.skip_bad, progress)?;
     let mut valid_folds: Vec<u32> = cfg.valid_folds.clone();
     valid_folds.sort_unstable();
     valid_folds.dedup();
@@ -824,6 +919,7 @@ pub fn run_experiment(
         best,
         results_md: out.join("results.md"),
         results_json: out.join("results.json"),
+        skipped_clips: index.skipped.clone(),
     })
 }
 
