@@ -18,10 +18,10 @@ const RATES: [u32; 8] = [8_000, 11_025, 16_000, 22_050, 32_000, 44_100, 48_000, 
 fn config(c: &[u8]) -> FeatureConfig {
     let mut cfg = FeatureConfig {
         sample_rate: RATES[usize::from(c[0] & 7)],
-        // 0 = keep the clip's length, else 0.05 .. 0.5 s
+        // 0 = keep the clip's length, else 0.02 .. 0.2 s
         seconds: match c[1] % 11 {
             0 => None,
-            k => Some(f32::from(k) * 0.05),
+            k => Some(f32::from(k) * 0.02),
         },
         waveform_norm: c[2] & 1 == 1,
         ..FeatureConfig::default()
@@ -30,7 +30,9 @@ fn config(c: &[u8]) -> FeatureConfig {
     let stft = &mut cfg.spectrogram.stft;
     stft.n_fft = n_fft;
     stft.win_length = 1 + usize::from(c[5]) % n_fft;
-    stft.hop_length = 1 + usize::from(c[6]) % n_fft;
+    // hop in [n_fft / 8, n_fft]: at most 8x overlap keeps one run cheap
+    let lo = (n_fft / 8).max(1);
+    stft.hop_length = lo + usize::from(c[6]) % (n_fft - lo + 1);
     stft.center = c[2] & 2 == 0;
     stft.pad_mode = if c[2] & 4 == 0 {
         PadMode::Reflect
@@ -68,6 +70,15 @@ fuzz_target!(|data: &[u8]| {
         assert!(fx.extract_bytes(file, src).is_err());
         return;
     };
+    // Sane bounds for speed: the file's own rate within 1 Hz .. 200 kHz (other
+    // rates only cost resampler planning time; absurd expansions are refused
+    // by FeatureExtractor, see tests/bad_input.rs) and, for free-length
+    // configurations, at most 32 000 resampled samples.
+    let rate = audio.info.sample_rate;
+    let resampled = audio.info.frames * u64::from(cfg.sample_rate) / u64::from(rate);
+    if rate > 200_000 || (cfg.seconds.is_none() && resampled > 32_000) {
+        return;
+    }
     match fx.extract_bytes(file, src) {
         Ok(spec) => {
             let frames = fx.n_frames().unwrap_or(spec.ncols());
