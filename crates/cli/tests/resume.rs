@@ -123,6 +123,11 @@ fn killed_experiment_resumes_without_redoing_finished_runs() {
     assert!(!status.success(), "the process was killed, not finished");
     let before = finished_runs(&runs_dir);
     let total = SETTINGS.len() * SEEDS as usize;
+    eprintln!(
+        "killed after {:.1} s with {} of {total} runs on disk",
+        t0.elapsed().as_secs_f64(),
+        before.len()
+    );
     assert!(!before.is_empty());
     assert!(
         before.len() < total,

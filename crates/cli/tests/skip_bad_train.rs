@@ -10,9 +10,9 @@ mod experiment {
 
     use specnorm_experiment::synth::{generate, SynthConfig};
 
-    /// A 3-class × 5-clip dataset (1 s at 16 kHz, 5 folds) whose clips
-    /// `names` are replaced by junk; returns their paths.
-    fn dataset_with_bad_clips(root: &Path) -> Vec<String> {
+    /// A 3-class × 5-clip dataset (1 s at 16 kHz, 5 folds) with two clips
+    /// replaced by junk; returns their file names and original bytes.
+    fn dataset_with_bad_clips(root: &Path) -> Vec<(String, Vec<u8>)> {
         let synth = SynthConfig {
             n_classes: 3,
             clips_per_class: 5,
@@ -32,10 +32,11 @@ mod experiment {
         // One truncated to a bare header prefix, one not audio at all.
         let a = &wavs[2];
         let b = &wavs[9];
-        let bytes = std::fs::read(root.join("audio").join(a)).unwrap();
-        std::fs::write(root.join("audio").join(a), &bytes[..20]).unwrap();
+        let a_bytes = std::fs::read(root.join("audio").join(a)).unwrap();
+        let b_bytes = std::fs::read(root.join("audio").join(b)).unwrap();
+        std::fs::write(root.join("audio").join(a), &a_bytes[..20]).unwrap();
         std::fs::write(root.join("audio").join(b), b"this is not a wav file").unwrap();
-        vec![a.clone(), b.clone()]
+        vec![(a.clone(), a_bytes), (b.clone(), b_bytes)]
     }
 
     fn experiment(data: &Path, out: &Path, extra: &[&str]) -> Output {
@@ -58,6 +59,7 @@ mod experiment {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let bad = dataset_with_bad_clips(&data);
+        let names: Vec<&str> = bad.iter().map(|(n, _)| n.as_str()).collect();
 
         // Without --skip-bad: fails before any feature extraction or
         // training, naming both files.
@@ -65,11 +67,8 @@ mod experiment {
         let o = experiment(&data, &out, &[]);
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{stderr}");
-        for name in &bad {
-            assert!(
-                stderr.contains(name.as_str()),
-                "{name} not named:\n{stderr}"
-            );
+        for name in &names {
+            assert!(stderr.contains(name), "{name} not named:\n{stderr}");
         }
         assert!(stderr.contains("2 of 15 clip(s)"), "{stderr}");
         assert!(stderr.contains("--skip-bad"), "{stderr}");
@@ -94,14 +93,24 @@ mod experiment {
             "{stdout}"
         );
         assert!(stderr.contains("skipping 2 of 15 clip(s)"), "{stderr}");
-        for name in &bad {
-            assert!(
-                stdout.contains(name.as_str()),
-                "{name} not listed:\n{stdout}"
-            );
+        for name in &names {
+            assert!(stdout.contains(name), "{name} not listed:\n{stdout}");
         }
         assert!(out.join("runs/channel_f1_s0.json").is_file());
         assert!(out.join("results.json").is_file());
+
+        // The clips left out are part of the dataset fingerprint: once they
+        // are repaired, the same output directory refuses to mix run sets.
+        for (name, bytes) in &bad {
+            std::fs::write(data.join("audio").join(name), bytes).unwrap();
+        }
+        let o = experiment(&data, &out, &["--skip-bad"]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("different experiment configuration"),
+            "{stderr}"
+        );
     }
 
     #[test]
@@ -109,15 +118,15 @@ mod experiment {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let bad = dataset_with_bad_clips(&data);
-        std::fs::remove_file(data.join("audio").join(&bad[1])).unwrap();
+        std::fs::remove_file(data.join("audio").join(&bad[1].0)).unwrap();
         let o = experiment(&data, &dir.path().join("out"), &[]);
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{stderr}");
         assert!(
-            stderr.contains(&format!("{}: file not found", bad[1])),
+            stderr.contains(&format!("{}: file not found", bad[1].0)),
             "{stderr}"
         );
-        assert!(stderr.contains(bad[0].as_str()), "{stderr}");
+        assert!(stderr.contains(bad[0].0.as_str()), "{stderr}");
         assert!(stderr.contains("2 of 15 clip(s)"), "{stderr}");
     }
 }
