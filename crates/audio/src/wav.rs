@@ -1,8 +1,6 @@
 //! RIFF/WAVE parsing (the fast PCM path) and WAV encoding.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use crate::{AudioError, AudioInfo};
 
@@ -422,9 +420,9 @@ pub fn encode_wav(samples: &[f32], sample_rate: u32, channels: u16, format: WavF
     out
 }
 
-/// Write [`encode_wav`]'s output to `path` atomically: the bytes go to a
-/// temporary file in the same directory which is then renamed over `path`,
-/// so no reader ever sees a half-written file.
+/// Write [`encode_wav`]'s output to `path` atomically (through
+/// [`specnorm_atomic::write`]: a temporary file in the same directory, synced,
+/// then renamed over `path`), so no reader ever sees a half-written file.
 pub fn write_wav(
     path: &Path,
     samples: &[f32],
@@ -432,35 +430,9 @@ pub fn write_wav(
     channels: u16,
     format: WavFormat,
 ) -> Result<(), AudioError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let io = |source| AudioError::Io {
+    let bytes = encode_wav(samples, sample_rate, channels, format);
+    specnorm_atomic::write(path, &bytes).map_err(|source| AudioError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let bytes = encode_wav(samples, sample_rate, channels, format);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    Ok(())
+    })
 }
