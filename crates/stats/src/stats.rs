@@ -3,8 +3,7 @@
 use crate::{check_axes, StatsError};
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Value of the `"format"` field of a stats JSON document.
 pub const FORMAT_NAME: &str = "specnorm-stats";
@@ -204,7 +203,10 @@ impl Stats {
     /// Writes JSON atomically (temporary file in the same directory, then rename).
     pub fn save_json(&self, path: &Path) -> Result<(), StatsError> {
         let text = self.to_json()?;
-        atomic_write(path, |f| f.write_all(text.as_bytes()))
+        specnorm_atomic::write(path, text.as_bytes()).map_err(|source| StatsError::Io {
+            source,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Reads and validates a JSON stats file.
@@ -225,52 +227,35 @@ impl Stats {
     }
 }
 
-fn write_npy_atomic(path: &Path, arr: &ArrayD<f32>) -> Result<(), StatsError> {
-    use ndarray_npy::WriteNpyExt;
-    let mut npy_err = None;
-    let res = atomic_write(path, |f| {
-        arr.write_npy(f).map_err(|e| {
-            let msg = e.to_string();
-            npy_err = Some(msg.clone());
-            std::io::Error::other(msg)
-        })
-    });
-    match (res, npy_err) {
-        (Err(_), Some(message)) => Err(StatsError::Npy {
-            message,
-            path: path.to_path_buf(),
-        }),
-        (r, _) => r,
+/// Why writing one `.npy` file failed.
+enum NpyWriteError {
+    Io(std::io::Error),
+    Npy(String),
+}
+
+impl From<std::io::Error> for NpyWriteError {
+    fn from(e: std::io::Error) -> Self {
+        NpyWriteError::Io(e)
     }
 }
 
-fn atomic_write(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
-) -> Result<(), StatsError> {
-    let io = |source: std::io::Error, p: &Path| StatsError::Io {
-        source,
-        path: p.to_path_buf(),
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "stats".into());
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp).map_err(|e| io(e, &tmp))?;
-        let mut w = std::io::BufWriter::new(file);
-        write(&mut w).map_err(|e| io(e, &tmp))?;
-        let file = w.into_inner().map_err(|e| io(e.into_error(), &tmp))?;
-        file.sync_all().map_err(|e| io(e, &tmp))?;
-        std::fs::rename(&tmp, path).map_err(|e| io(e, path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+fn write_npy_atomic(path: &Path, arr: &ArrayD<f32>) -> Result<(), StatsError> {
+    use ndarray_npy::WriteNpyExt;
+    specnorm_atomic::write_with(path, |tmp| {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(tmp)?);
+        arr.write_npy(&mut w)
+            .map_err(|e| NpyWriteError::Npy(e.to_string()))?;
+        w.into_inner().map_err(|e| e.into_error())?;
+        Ok(())
+    })
+    .map_err(|e| match e {
+        NpyWriteError::Io(source) => StatsError::Io {
+            source,
+            path: path.to_path_buf(),
+        },
+        NpyWriteError::Npy(message) => StatsError::Npy {
+            message,
+            path: path.to_path_buf(),
+        },
+    })
 }
