@@ -169,38 +169,71 @@ pub fn viridis(t: f64) -> RGBColor {
     )
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(format!(".tmp{}.png", std::process::id()));
-    path.with_file_name(name)
+/// Why [`render`] failed: drawing/encoding, or file I/O.
+enum RenderError {
+    Draw(String),
+    Io(std::io::Error),
 }
 
-/// Draw into a temporary PNG then rename it to `path`.
+impl From<std::io::Error> for RenderError {
+    fn from(e: std::io::Error) -> Self {
+        RenderError::Io(e)
+    }
+}
+
+/// Draw into an in-memory RGB bitmap, then encode it as PNG to `path` through
+/// [`specnorm_atomic::write_with`] (temporary sibling, fsync, rename).
+///
+/// The bitmap is encoded here rather than by plotters because plotters picks
+/// the image format from the file extension, and the temporary sibling ends in
+/// `.tmp`. A drawing error therefore creates no file at all.
 fn render<F>(path: &Path, size: (u32, u32), draw: F) -> Result<(), PlotError>
 where
     F: FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<(), String>,
 {
     ensure_font();
-    let tmp = tmp_path(path);
-    let result = (|| {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        draw(&root)?;
-        root.present().map_err(|e| e.to_string())
-    })();
-    if let Err(reason) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(PlotError::Draw {
-            path: path.to_path_buf(),
-            reason,
-        });
-    }
-    std::fs::rename(&tmp, path).map_err(|source| PlotError::Io {
+    let draw_err = |reason: String| PlotError::Draw {
         path: path.to_path_buf(),
-        source,
+        reason,
+    };
+    let len = (size.0 as usize)
+        .checked_mul(size.1 as usize)
+        .and_then(|n| n.checked_mul(3))
+        .ok_or_else(|| {
+            draw_err(format!(
+                "image of {}x{} pixels is too large",
+                size.0, size.1
+            ))
+        })?;
+    let mut pixels = vec![0u8; len];
+    {
+        let backend = BitMapBackend::with_buffer_and_format(&mut pixels, size)
+            .map_err(|e| draw_err(e.to_string()))?;
+        let root = backend.into_drawing_area();
+        root.fill(&WHITE).map_err(|e| draw_err(e.to_string()))?;
+        draw(&root).map_err(draw_err)?;
+        root.present().map_err(|e| draw_err(e.to_string()))?;
+    }
+    specnorm_atomic::write_with(path, |tmp| {
+        image::save_buffer_with_format(
+            tmp,
+            &pixels,
+            size.0,
+            size.1,
+            image::ColorType::Rgb8,
+            image::ImageFormat::Png,
+        )
+        .map_err(|e| match e {
+            image::ImageError::IoError(e) => RenderError::Io(e),
+            other => RenderError::Draw(other.to_string()),
+        })
+    })
+    .map_err(|e| match e {
+        RenderError::Draw(reason) => draw_err(reason),
+        RenderError::Io(source) => PlotError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
     })
 }
 
@@ -522,7 +555,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(png_size(&p), (400, 300));
-        assert!(!tmp_path(&p).exists());
+        // No temporary sibling (`.h.png.<pid>.<n>.tmp`) is left behind.
+        let leftovers: Vec<_> = std::fs::read_dir(p.parent().unwrap())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".h.png."))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 
     #[test]
