@@ -24,9 +24,6 @@
 //! ```
 #![deny(missing_docs)]
 
-use std::io::Write;
-use std::path::Path;
-
 pub mod report;
 pub mod results;
 #[cfg(feature = "train")]
@@ -34,34 +31,3 @@ pub mod runner;
 pub mod settings;
 pub mod significance;
 pub mod synth;
-
-/// Writes `bytes` to `path` through a uniquely named temporary file in the
-/// same directory followed by a rename, so readers never see a partial file.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}

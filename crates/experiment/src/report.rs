@@ -452,7 +452,7 @@ pub const PLOT_FILES: [(&str, &str); 5] = [
 ];
 
 fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
-    crate::write_atomic(path, text.as_bytes()).map_err(|source| ReportError::Io {
+    specnorm_atomic::write(path, text.as_bytes()).map_err(|source| ReportError::Io {
         path: path.to_path_buf(),
         source,
     })

@@ -465,7 +465,7 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ExperimentErro
         path: path.to_path_buf(),
         source,
     })?;
-    crate::write_atomic(path, text.as_bytes()).map_err(io_err(path))
+    specnorm_atomic::write(path, text.as_bytes()).map_err(io_err(path))
 }
 
 fn read_run(path: &Path) -> Result<RunRecord, ExperimentError> {

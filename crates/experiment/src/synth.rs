@@ -281,7 +281,7 @@ pub fn generate(root: &Path, cfg: &SynthConfig) -> Result<GenerateOutcome, Synth
 
 /// Writes `bytes` atomically, mapping errors to [`SynthError::Io`].
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
-    crate::write_atomic(path, bytes).map_err(|source| SynthError::Io {
+    specnorm_atomic::write(path, bytes).map_err(|source| SynthError::Io {
         path: path.to_path_buf(),
         source,
     })
