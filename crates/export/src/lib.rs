@@ -32,7 +32,6 @@ pub mod graph;
 mod norm;
 pub mod onnx;
 
-use std::io::Write;
 use std::path::Path;
 
 use prost::Message;
@@ -255,34 +254,13 @@ pub fn to_onnx_bytes(
     Ok(build_model_proto(model, meta)?.encode_to_vec())
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same
-/// directory, flushed and synced, then renamed over `path`.
+/// Writes `bytes` to `path` atomically with [`specnorm_atomic::write`]: a
+/// temporary file in the same directory, synced, then renamed over `path`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    let io = |source| ExportError::Io {
+    specnorm_atomic::write(path, bytes).map_err(|source| ExportError::Io {
         path: path.display().to_string(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io(std::io::Error::other("path has no file name")))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    })
 }
 
 /// Exports `model` with `meta` as one ONNX file at `path` (written to a

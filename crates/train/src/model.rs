@@ -572,9 +572,10 @@ impl Model {
             .collect()
     }
 
-    /// Saves all tensors as f32 safetensors (written to a temp file, then renamed). The
-    /// metadata holds the caller's entries plus `specnorm.model.kind`,
-    /// `specnorm.model.in_channels`, `specnorm.model.n_classes` (these win on key clashes).
+    /// Saves all tensors as f32 safetensors, atomically ([`specnorm_atomic::write`]: a
+    /// temporary sibling, synced, then renamed). The metadata holds the caller's entries plus
+    /// `specnorm.model.kind`, `specnorm.model.in_channels`, `specnorm.model.n_classes` (these
+    /// win on key clashes).
     pub fn save(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<(), TrainError> {
         let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(self.order.len());
         for name in &self.order {
@@ -605,20 +606,15 @@ impl Model {
         meta.insert(META_N.into(), self.spec.n_classes.to_string());
         let buf = safetensors::serialize(views, Some(meta))
             .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-        let file_name = path
-            .file_name()
-            .ok_or_else(|| TrainError::Checkpoint(format!("not a file path: {}", path.display())))?
-            .to_string_lossy()
-            .into_owned();
-        let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
-        let io = |e| TrainError::Io {
+        if path.file_name().is_none() {
+            return Err(TrainError::Checkpoint(format!(
+                "not a file path: {}",
+                path.display()
+            )));
+        }
+        specnorm_atomic::write(path, &buf).map_err(|e| TrainError::Io {
             path: path.to_path_buf(),
             source: e,
-        };
-        std::fs::write(&tmp, &buf).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
         })
     }
 
