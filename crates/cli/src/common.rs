@@ -1,6 +1,6 @@
 //! Pieces shared by the subcommands: feature flags and atomic file output.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use specnorm_dsp::MelConfig;
@@ -49,30 +49,17 @@ impl FeatureArgs {
     }
 }
 
-/// A sibling temporary path for atomic writes.
-pub fn tmp_sibling(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(format!(".tmp{}", std::process::id()));
-    path.with_file_name(name)
-}
-
-/// Write `bytes` to `path` through a temporary file and a rename.
+/// Write `bytes` to `path` atomically (temporary sibling, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = tmp_sibling(path);
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    specnorm_atomic::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Write a float32 array as .npy, atomically.
 pub fn write_npy<D: ndarray::Dimension>(path: &Path, a: &ndarray::Array<f32, D>) -> Result<()> {
-    let tmp = tmp_sibling(path);
-    ndarray_npy::write_npy(&tmp, a).with_context(|| format!("writing {}", path.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    specnorm_atomic::write_with(path, |tmp| {
+        ndarray_npy::write_npy(tmp, a).map_err(anyhow::Error::from)
+    })
+    .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Create the parent folder of an output file.
