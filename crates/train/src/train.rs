@@ -519,7 +519,9 @@ pub fn valley(lrs: &[f64], losses: &[f64]) -> Option<f64> {
     if n == 0 {
         return None;
     }
-    let (mut max_start, mut max_end) = (0usize, 0usize);
+    // fastai computes `max_start = max_end - lds[max_end]`, which is -1 when the loss decreases
+    // from the very first point; Python then indexes from the end. Signed arithmetic keeps that.
+    let (mut max_start, mut max_end) = (0isize, 0usize);
     let mut lds = vec![1usize; n];
     for i in 1..n {
         for j in 0..i {
@@ -528,13 +530,14 @@ pub fn valley(lrs: &[f64], losses: &[f64]) -> Option<f64> {
             }
             if lds[max_end] < lds[i] {
                 max_end = i;
-                max_start = max_end - lds[max_end];
+                max_start = max_end as isize - lds[max_end] as isize;
             }
         }
     }
-    let sections = (max_end - max_start) as f64 / 3.0;
-    let idx = max_start + sections as usize + (sections / 2.0) as usize;
-    lrs.get(idx).copied()
+    let sections = (max_end as isize - max_start) as f64 / 3.0;
+    let idx = max_start + sections as isize + (sections / 2.0) as isize;
+    let idx = if idx < 0 { n as isize + idx } else { idx };
+    usize::try_from(idx).ok().and_then(|i| lrs.get(i).copied())
 }
 
 /// fastai's `lr_find`: trains a fresh model (seeded by `cfg.seed`) for `steps` steps with the
@@ -664,6 +667,12 @@ mod tests {
         // ends at index 8) -> max_start = 8 - 8 = 0, sections = 8/3 -> idx = 0 + 2 + 1 = 3.
         assert_eq!(valley(&lrs, &losses), Some(3.0));
         assert_eq!(valley(&[], &[]), None);
+        // Falling from the first point: fastai's max_start is -1 (this used to underflow).
+        // sections = (5 - -1) / 3 = 2 -> idx = -1 + 2 + 1 = 2, as in Python.
+        let falling = [5.0, 4.0, 3.0, 2.0, 1.0, 0.5];
+        assert_eq!(valley(&lrs[..6], &falling), Some(2.0));
+        // Two falling points: idx = -1, which Python reads as the last element.
+        assert_eq!(valley(&lrs[..2], &[2.0, 1.0]), Some(1.0));
     }
 
     #[test]
