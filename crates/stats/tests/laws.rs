@@ -55,8 +55,14 @@ fn accumulate(batches: &[Array4<f32>], per_channel: bool) -> StatsAccumulator {
 }
 
 /// Batches [B_i, 1, F, T_i] with values 1e3 + noise (noise in [-s, s]).
+///
+/// The scale starts at 1: any f64 variance computation (the two-pass reference included) has a
+/// relative error of about `eps * |mean| / std`, so with a mean of 1e3 the 1e-12 law is only
+/// meaningful while std ≳ 0.5 (`|mean| / std` ≲ 2e3). With s = 0.01 (std 0.006) the reference
+/// itself is off by ~2e-11, which a CI run once hit. Worse-conditioned data is covered by the
+/// 1e6-offset accuracy test with its own, condition-aware bound.
 fn batches_strategy() -> impl Strategy<Value = Vec<Array4<f32>>> {
-    (1usize..5, 0.01f32..10.0).prop_flat_map(|(f, scale)| {
+    (1usize..5, 1.0f32..10.0).prop_flat_map(|(f, scale)| {
         prop::collection::vec(
             (1usize..4, 1usize..40).prop_flat_map(move |(b, t)| {
                 prop::collection::vec(-1.0f32..1.0, b * f * t).prop_map(move |v| {
