@@ -177,3 +177,32 @@ fn errors_are_typed() {
     let err = export_model(&model, &meta(4), &path).unwrap_err();
     assert!(matches!(&err, ExportError::Io { path: p, .. } if p.contains("missing_dir")));
 }
+
+/// The metadata keys are a contract between the exporter and specnorm-infer, which
+/// must not depend on this crate (it would pull in libtorch) and so spells them out
+/// again. This keeps the two lists identical.
+#[test]
+fn metadata_keys_agree_with_infer() {
+    use specnorm_export::meta_keys as e;
+    use specnorm_infer::meta_keys as i;
+    assert_eq!(
+        [
+            e::CLASS_NAMES,
+            e::SAMPLE_RATE,
+            e::FEATURE_CONFIG,
+            e::N_FREQ,
+            e::NORMALIZATION,
+            e::MODEL_KIND,
+            e::SPECNORM_VERSION
+        ],
+        [
+            i::CLASS_NAMES,
+            i::SAMPLE_RATE,
+            i::FEATURE_CONFIG,
+            i::N_FREQ,
+            i::NORMALIZATION,
+            i::MODEL_KIND,
+            i::SPECNORM_VERSION
+        ]
+    );
+}
