@@ -147,10 +147,14 @@ pub enum Normalizer {
 }
 
 fn check_scale(name: &'static str, mean: f32, std: f32, at: &str) -> Result<(), NormError> {
-    if !mean.is_finite() || !std.is_finite() || std <= 0.0 {
+    // A subnormal std (< f32::MIN_POSITIVE) would turn ordinary dB values into Inf on division.
+    if !mean.is_finite() || !(std.is_normal() && std > 0.0) {
         return Err(NormError::InvalidParameters {
             normalizer: name,
-            detail: format!("mean {mean} and std {std}{at}: need finite mean and finite std > 0"),
+            detail: format!(
+                "mean {mean} and std {std}{at}: need finite mean and finite std >= {:e}",
+                f32::MIN_POSITIVE
+            ),
         });
     }
     Ok(())

@@ -271,3 +271,16 @@ fn per_instance_matches_instance_norm_formula() {
     assert!((x[[0, 0, 0, 0]] - want).abs() < 1e-6, "{x:?}");
     assert!((x[[0, 0, 0, 1]] + want).abs() < 1e-6, "{x:?}");
 }
+
+#[test]
+fn subnormal_std_is_rejected_not_turned_into_inf() {
+    let mut x = ndarray::Array4::<f32>::from_elem((1, 1, 2, 3), -30.0);
+    let err = Normalizer::Global {
+        mean: 0.0,
+        std: 1e-40,
+    }
+    .encode(x.view_mut().into_dyn())
+    .unwrap_err();
+    assert!(err.to_string().contains("std >= 1.1754944e-38"), "{err}");
+    assert!(x.iter().all(|v| *v == -30.0), "batch untouched on error");
+}
