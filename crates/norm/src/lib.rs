@@ -148,7 +148,7 @@ pub enum Normalizer {
 
 fn check_scale(name: &'static str, mean: f32, std: f32, at: &str) -> Result<(), NormError> {
     // A subnormal std (< f32::MIN_POSITIVE) would turn ordinary dB values into Inf on division.
-    if !mean.is_finite() || !(std.is_normal() && std > 0.0) {
+    if !(mean.is_finite() && std.is_normal() && std > 0.0) {
         return Err(NormError::InvalidParameters {
             normalizer: name,
             detail: format!(
