@@ -193,16 +193,8 @@ impl GraphBuilder {
         data: &[f32],
     ) -> Result<String, ExportError> {
         check_len(name, dims, data.len())?;
-        let name = self.unique(name);
-        let raw: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-        self.initializers.push(TensorProto {
-            dims: dims.to_vec(),
-            data_type: Some(DataType::Float as i32),
-            name: Some(name.clone()),
-            raw_data: Some(raw),
-            ..Default::default()
-        });
-        Ok(name)
+        let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        Ok(self.push_initializer(name, dims, DataType::Float, raw))
     }
 
     /// Adds an int64 initializer with shape `dims`; returns its unique name.
@@ -213,16 +205,21 @@ impl GraphBuilder {
         data: &[i64],
     ) -> Result<String, ExportError> {
         check_len(name, dims, data.len())?;
+        let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        Ok(self.push_initializer(name, dims, DataType::Int64, raw))
+    }
+
+    /// Stores a little-endian `raw_data` initializer under a unique name.
+    fn push_initializer(&mut self, name: &str, dims: &[i64], ty: DataType, raw: Vec<u8>) -> String {
         let name = self.unique(name);
-        let raw: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.initializers.push(TensorProto {
             dims: dims.to_vec(),
-            data_type: Some(DataType::Int64 as i32),
+            data_type: Some(ty as i32),
             name: Some(name.clone()),
             raw_data: Some(raw),
             ..Default::default()
         });
-        Ok(name)
+        name
     }
 
     fn push_node(&mut self, op: &str, inputs: &[&str], output: &str, attrs: Vec<AttributeProto>) {
