@@ -188,18 +188,33 @@ impl FeatureExtractor {
         samples: &[f32],
         sample_rate: u32,
     ) -> Result<Vec<f32>, AudioError> {
-        let mut wave = if sample_rate == self.cfg.sample_rate {
+        let wave = if sample_rate == self.cfg.sample_rate {
             samples.to_vec()
         } else {
             self.resampler(sample_rate)?.process(samples)
         };
+        Ok(self.finish_waveform(wave))
+    }
+
+    /// [`Self::prepare_waveform`] for decoded audio the caller owns: at the target
+    /// rate the buffer is normalized in place instead of being copied first.
+    fn prepare_decoded(&self, samples: Vec<f32>, sample_rate: u32) -> Result<Vec<f32>, AudioError> {
+        if sample_rate == self.cfg.sample_rate {
+            Ok(self.finish_waveform(samples))
+        } else {
+            self.prepare_waveform(&samples, sample_rate)
+        }
+    }
+
+    /// Waveform normalization and padding/trimming, in place.
+    fn finish_waveform(&self, mut wave: Vec<f32>) -> Vec<f32> {
         if self.cfg.waveform_norm {
             specnorm_audio::normalize_waveform(&mut wave);
         }
         if let Some(n) = self.cfg.target_len() {
             specnorm_audio::pad_or_trim(&mut wave, n);
         }
-        Ok(wave)
+        wave
     }
 
     /// Refuse clips whose resampled waveform would exceed [`MAX_WAVEFORM_SAMPLES`].
@@ -252,7 +267,7 @@ impl FeatureExtractor {
     pub fn extract_bytes(&self, bytes: &[u8], source: &Path) -> Result<Array2<f32>, FeatureError> {
         let audio = specnorm_audio::decode(bytes, source)?;
         self.check_len(audio.samples.len(), audio.info.sample_rate, source)?;
-        let wave = self.prepare_waveform(&audio.samples, audio.info.sample_rate)?;
+        let wave = self.prepare_decoded(audio.samples, audio.info.sample_rate)?;
         self.spectrogram(&wave, source)
     }
 
@@ -260,7 +275,7 @@ impl FeatureExtractor {
     pub fn extract_file(&self, path: &Path) -> Result<Array2<f32>, FeatureError> {
         let audio = specnorm_audio::load(path)?;
         self.check_len(audio.samples.len(), audio.info.sample_rate, path)?;
-        let wave = self.prepare_waveform(&audio.samples, audio.info.sample_rate)?;
+        let wave = self.prepare_decoded(audio.samples, audio.info.sample_rate)?;
         self.spectrogram(&wave, path)
     }
 
