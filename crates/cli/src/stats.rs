@@ -1,35 +1,40 @@
-//! `specnorm stats`: stream the training folds through the feature pipeline and
-//! accumulate exact mean/std statistics, never holding the dataset in memory.
+//! `specnorm stats` (a dataset's training folds, or one shard of them) and `specnorm stats merge`:
+//! argument parsing, one `specnorm-pipeline` call, printing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::{Array4, Axis};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use specnorm_features::FeatureExtractor;
-use specnorm_folds::{Dataset, Item};
-use specnorm_plot::{lines, LinesOpts, Series};
-use specnorm_stats::{Provenance, Stats, StatsAccumulator};
+use specnorm_folds::Dataset;
+use specnorm_pipeline::{
+    max_abs_difference, merge_files, write_outputs, Axes, DatasetStats, FinishedStats, OutputPaths,
+    Sample, Shard, ShardSpec, StatsPlan, StatsRequest,
+};
+use specnorm_stats::Stats;
 
-use crate::common::{ensure_parent, FeatureArgs};
+use crate::common::FeatureArgs;
 
-/// Which axes the statistics keep.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Axes {
-    /// One mean/std for the whole spectrogram (reduce B, F, T): shape [1,1,1,1].
-    Global,
-    /// One mean/std per frequency channel (reduce B, C, T): shape [1,1,F,1].
-    Channel,
-}
+const EXAMPLES: &str = "Examples:
+  specnorm stats --data ESC-50-master --valid-fold 1 --axes channel --out stats.json
+  specnorm stats --data ESC-50-master --shard 2/4 --out parts/stats.part-2.json
+  specnorm stats --data ESC-50-master --shard auto --out parts/stats.part-$SLURM_ARRAY_TASK_ID.json
+  specnorm stats merge parts/stats.part-*.json --out stats.json";
 
 /// Arguments of `specnorm stats`.
 #[derive(clap::Args, Debug)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = EXAMPLES
+)]
 pub struct Args {
+    #[command(subcommand)]
+    pub cmd: Option<Sub>,
     /// Dataset root in ESC-50 layout (meta/esc50.csv, audio/).
-    #[arg(long)]
-    pub data: PathBuf,
+    #[arg(long, required = true)]
+    pub data: Option<PathBuf>,
     /// The validation fold: statistics come from all other folds.
     #[arg(long, default_value_t = 1)]
     pub valid_fold: u32,
@@ -42,7 +47,7 @@ pub struct Args {
     /// Seed for --sample.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Clips per mini-batch.
+    /// Clips decoded in parallel per step (bounds memory; the result does not depend on it).
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
     /// Full-pass stats.json to compare a --sample run against.
@@ -51,288 +56,184 @@ pub struct Args {
     /// Leave out clips that fail to decode (and say how many) instead of stopping.
     #[arg(long)]
     pub skip_bad: bool,
-    /// Output stats.json; mean/std .npy and a per-channel PNG are written beside it.
-    #[arg(long, default_value = "stats.json")]
-    pub out: PathBuf,
+    /// Reduce one shard and write its partial file: K/N (clip i goes to shard i % N + 1), `auto`
+    /// (Slurm array: SLURM_ARRAY_TASK_ID/_MIN/_STEP/_COUNT) or `auto/N` (Kubernetes Indexed Job:
+    /// JOB_COMPLETION_INDEX, N = completions). Merge the partials with `specnorm stats merge`.
+    #[arg(long)]
+    pub shard: Option<ShardSpec>,
+    /// Output stats.json (mean/std .npy and a per-channel PNG are written beside it); with
+    /// --shard, the partial file [default: stats.part-K-of-N.json].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub features: FeatureArgs,
 }
 
-/// Choose `fraction` of `items` with a seeded shuffle (order kept stable).
-fn sample_items(mut items: Vec<Item>, fraction: f64, seed: u64) -> Result<Vec<Item>> {
-    if !(fraction > 0.0 && fraction <= 1.0) {
-        bail!("--sample must be in (0, 1], got {fraction}");
-    }
-    let n = ((items.len() as f64 * fraction).round() as usize).clamp(1, items.len().max(1));
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    items.shuffle(&mut rng);
-    items.truncate(n);
-    items.sort_by(|a, b| a.filename.cmp(&b.filename));
-    Ok(items)
+/// Subcommands of `specnorm stats`.
+#[derive(clap::Subcommand, Debug)]
+pub enum Sub {
+    /// Merge the partial files of `stats --shard` into the outputs of a single run.
+    Merge(MergeArgs),
 }
 
-/// The two accumulators a stats run fills: the requested one and per-channel
-/// (for the plot). Exposed for tests.
-pub struct Accumulated {
-    pub requested: StatsAccumulator,
-    pub per_channel: StatsAccumulator,
-    pub clips: u64,
-    pub bad: Vec<String>,
-}
-
-/// Stream `items` in mini-batches: features in parallel, accumulation in a
-/// fixed order so the result is bitwise reproducible.
-pub fn accumulate(
-    fx: &FeatureExtractor,
-    items: &[Item],
-    axes: Axes,
-    batch_size: usize,
-    skip_bad: bool,
-    progress: &ProgressBar,
-) -> Result<Accumulated> {
-    let mut acc = Accumulated {
-        requested: match axes {
-            Axes::Global => StatsAccumulator::global(),
-            Axes::Channel => StatsAccumulator::per_channel(),
-        },
-        per_channel: StatsAccumulator::per_channel(),
-        clips: 0,
-        bad: Vec::new(),
-    };
-    for chunk in items.chunks(batch_size.max(1)) {
-        let paths: Vec<PathBuf> = chunk.iter().map(|i| i.path.clone()).collect();
-        let results = fx.extract_files(&paths, &|_| progress.inc(1));
-        let mut specs = Vec::with_capacity(results.len());
-        for r in results {
-            match r {
-                Ok(s) => specs.push(s),
-                Err(e) => acc.bad.push(e.to_string()),
-            }
-        }
-        if !acc.bad.is_empty() && !skip_bad {
-            continue; // keep going to list every bad file at once
-        }
-        // Group by frame count so clips of different lengths (no --seconds) stay exact.
-        let mut by_len: std::collections::BTreeMap<(usize, usize), Vec<&ndarray::Array2<f32>>> =
-            Default::default();
-        for s in &specs {
-            by_len.entry(s.dim()).or_default().push(s);
-        }
-        for ((f, t), group) in by_len {
-            let mut batch = Array4::<f32>::zeros((group.len(), 1, f, t));
-            for (i, s) in group.iter().enumerate() {
-                batch
-                    .index_axis_mut(Axis(0), i)
-                    .index_axis_mut(Axis(0), 0)
-                    .assign(s);
-            }
-            acc.requested.update(batch.view().into_dyn())?;
-            acc.per_channel.update(batch.view().into_dyn())?;
-            acc.clips += group.len() as u64;
-        }
-    }
-    if !acc.bad.is_empty() && !skip_bad {
-        bail!(
-            "{} file(s) could not be turned into features (pass --skip-bad to leave them out):\n  {}",
-            acc.bad.len(),
-            acc.bad.join("\n  ")
-        );
-    }
-    Ok(acc)
-}
-
-fn sibling(out: &Path, suffix: &str) -> PathBuf {
-    let stem = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| "stats".into());
-    out.with_file_name(format!("{stem}{suffix}"))
-}
-
-/// Per-channel mean ± std against frequency (Hz, or mel bin).
-fn plot_channels(path: &Path, stats: &Stats, fx: &FeatureExtractor, title: &str) -> Result<()> {
-    let mean: Vec<f64> = stats.mean.iter().copied().collect();
-    let std: Vec<f64> = stats.std.iter().copied().collect();
-    let cfg = fx.config();
-    let (x, x_label): (Vec<f64>, &str) = if cfg.spectrogram.mel.is_some() {
-        ((0..mean.len()).map(|i| i as f64).collect(), "mel bin")
-    } else {
-        let hz = cfg.sample_rate as f64 / cfg.spectrogram.stft.n_fft as f64;
-        (
-            (0..mean.len()).map(|i| i as f64 * hz).collect(),
-            "frequency (Hz)",
-        )
-    };
-    let s = Series {
-        name: "mean ± std".into(),
-        x,
-        y: mean,
-        band: Some(std),
-    };
-    let opts = LinesOpts {
-        title: title.into(),
-        x_label: x_label.into(),
-        y_label: "dB".into(),
-        log_x: false,
-    };
-    lines(path, &opts, &[s])?;
-    Ok(())
+/// Arguments of `specnorm stats merge`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  specnorm stats merge parts/*.json --out stats.json")]
+pub struct MergeArgs {
+    /// Partial files written by `specnorm stats --shard`.
+    #[arg(required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Output stats.json (mean/std .npy and a per-channel PNG are written beside it).
+    #[arg(long, default_value = "stats.json")]
+    pub out: PathBuf,
+    /// Accept a set that lacks shards (the missing shards are recorded in the provenance).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let ds =
-        Dataset::open(&a.data).with_context(|| format!("opening dataset {}", a.data.display()))?;
-    ds.check_files()?;
-    let split = ds.split(a.valid_fold)?;
-    let fraction = a.sample.unwrap_or(1.0);
-    let items = if a.sample.is_some() {
-        sample_items(split.train.clone(), fraction, a.seed)?
-    } else {
-        split.train.clone()
+    if let Some(Sub::Merge(m)) = a.cmd {
+        return merge(m);
+    }
+    let data = a.data.context("--data is required")?;
+    let ds = Dataset::open(&data).with_context(|| format!("opening dataset {}", data.display()))?;
+    let shard = match a.shard {
+        Some(spec) => {
+            let (shard, origin) = spec.resolve(|k| std::env::var(k).ok())?;
+            eprintln!("shard {shard}, {origin}");
+            shard
+        }
+        None => Shard::FULL,
     };
-    let cfg = a.features.config();
-    let fx = FeatureExtractor::new(cfg.clone())?;
+    if shard != Shard::FULL && a.compare.is_some() {
+        bail!("--compare needs full statistics: merge the shards, then compare");
+    }
+    let req = StatsRequest {
+        valid_fold: a.valid_fold,
+        axes: a.axes,
+        sample: a.sample.map(|fraction| Sample {
+            fraction,
+            seed: a.seed,
+        }),
+        shard,
+        batch_size: a.batch_size,
+        skip_bad: a.skip_bad,
+        features: a.features.config(),
+    };
+    let plan = StatsPlan::new(&ds, &req)?;
+    let fx = FeatureExtractor::new(req.features.clone())?;
     eprintln!(
-        "stats over {} training clips (folds {:?}, validation fold {} excluded), {} threads",
-        items.len(),
-        split.train_folds,
+        "stats over {} training clips (folds {:?}, validation fold {} excluded{}), {} threads",
+        plan.clips.len(),
+        plan.source.train_folds,
         a.valid_fold,
+        if shard == Shard::FULL {
+            String::new()
+        } else {
+            format!("; shard {shard}")
+        },
         rayon::current_num_threads()
     );
-    let pb = ProgressBar::new(items.len() as u64);
+    let pb = ProgressBar::new(plan.clips.len() as u64);
     pb.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} clips  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let t0 = std::time::Instant::now();
-    let acc = accumulate(&fx, &items, a.axes, a.batch_size, a.skip_bad, &pb)?;
+    let t0 = Instant::now();
+    let result = plan.run(&fx, &|| pb.inc(1));
     pb.finish_and_clear();
+    let result = result?;
     let secs = t0.elapsed().as_secs_f64();
-    if !acc.bad.is_empty() {
+    if !result.bad.is_empty() {
         eprintln!(
             "skipped {} bad file(s):\n  {}",
-            acc.bad.len(),
-            acc.bad.join("\n  ")
+            result.bad.len(),
+            result.bad.join("\n  ")
         );
     }
-    let provenance = Provenance {
-        dataset: a.data.display().to_string(),
-        folds: split.train_folds.clone(),
-        clips: acc.clips,
-        sample_fraction: fraction,
-        features: serde_json::to_value(&cfg)?,
-        note: Some(format!(
-            "seed {}; {} bad files skipped",
-            a.seed,
-            acc.bad.len()
-        )),
-    };
-    let stats = acc
-        .requested
-        .finalize()?
-        .with_provenance(provenance.clone());
-    let channel = acc.per_channel.finalize()?.with_provenance(provenance);
-    ensure_parent(&a.out)?;
-    stats.save_json(&a.out)?;
-    let (mean_npy, std_npy) = (sibling(&a.out, ".mean.npy"), sibling(&a.out, ".std.npy"));
-    stats.save_npy(&mean_npy, &std_npy)?;
-    let png = sibling(&a.out, ".channels.png");
-    let title = format!(
-        "per-channel dB mean ± std, folds {:?} ({} clips)",
-        split.train_folds, acc.clips
-    );
-    plot_channels(&png, &channel, &fx, &title)?;
+    let clips = result.spectrogram.clips();
     println!(
-        "{} clips in {secs:.1} s ({:.0} clips/s); shape {:?}",
-        acc.clips,
-        acc.clips as f64 / secs.max(1e-9),
-        stats.shape
+        "{clips} clips in {secs:.1} s ({:.0} clips/s)",
+        clips as f64 / secs.max(1e-9)
     );
-    if stats.mean.len() == 1 {
+    if shard != Shard::FULL {
+        let out = a.out.unwrap_or_else(|| {
+            PathBuf::from(format!(
+                "stats.part-{}-of-{}.json",
+                shard.index(),
+                shard.count()
+            ))
+        });
+        crate::common::ensure_parent(&out)?;
+        result.save(&out)?;
         println!(
-            "global mean {:.4} dB, std {:.4} dB",
-            stats.mean.iter().next().copied().unwrap_or(f64::NAN),
-            stats.std.iter().next().copied().unwrap_or(f64::NAN)
+            "wrote partial statistics of shard {shard} to {}",
+            out.display()
         );
-    } else {
-        let m = &stats.mean;
-        println!(
-            "per-channel mean from {:.2} to {:.2} dB, std from {:.2} to {:.2} dB",
-            m.iter().copied().fold(f64::INFINITY, f64::min),
-            m.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            stats.std.iter().copied().fold(f64::INFINITY, f64::min),
-            stats.std.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-        );
+        return Ok(());
     }
-    println!(
-        "wrote {}, {}, {}, {}",
-        a.out.display(),
-        mean_npy.display(),
-        std_npy.display(),
-        png.display()
-    );
+    let out = a.out.unwrap_or_else(|| PathBuf::from("stats.json"));
+    let finished = result.finish(false)?;
+    let paths = write_outputs(&out, &finished, &req.features)?;
+    print_summary(&finished, &paths);
     if let Some(full) = &a.compare {
-        let full = Stats::load_json(full)?;
-        if full.shape != stats.shape {
-            bail!(
-                "cannot compare: {} has shape {:?}, this run {:?}",
-                a.compare
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                full.shape,
-                stats.shape
-            );
-        }
-        let max_abs = |x: &ndarray::ArrayD<f64>, y: &ndarray::ArrayD<f64>| {
-            x.iter()
-                .zip(y.iter())
-                .map(|(p, q)| (p - q).abs())
-                .fold(0.0, f64::max)
-        };
+        let full_stats = Stats::load_json(full)?;
+        let (dmean, dstd) = max_abs_difference(&finished.stats, &full_stats)
+            .with_context(|| format!("comparing with {}", full.display()))?;
         println!(
-            "sample ({:.0}% of clips) vs full pass: max |Δmean| = {:.4} dB, max |Δstd| = {:.4} dB",
-            fraction * 100.0,
-            max_abs(&stats.mean, &full.mean),
-            max_abs(&stats.std, &full.std)
+            "sample ({:.0}% of clips) vs full pass: max |Δmean| = {dmean:.4} dB, max |Δstd| = {dstd:.4} dB",
+            a.sample.unwrap_or(1.0) * 100.0,
         );
     }
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn item(name: &str) -> Item {
-        Item {
-            filename: name.into(),
-            path: PathBuf::from(name),
-            fold: 1,
-            target: 0,
-            category: "c".into(),
+fn merge(m: MergeArgs) -> Result<()> {
+    let merged: DatasetStats = merge_files(&m.parts, m.allow_partial)?;
+    let finished = merged.finish(m.allow_partial)?;
+    let paths = write_outputs(&m.out, &finished, &merged.source.features)?;
+    let missing = merged.missing_shards();
+    println!(
+        "merged {} of {} shard(s) from {} file(s): {} clips{}",
+        merged.parts.len(),
+        merged.shard_count,
+        m.parts.len(),
+        merged.spectrogram.clips(),
+        if missing.is_empty() {
+            String::new()
+        } else {
+            format!(" (--allow-partial: shards {missing:?} missing)")
         }
-    }
+    );
+    print_summary(&finished, &paths);
+    Ok(())
+}
 
-    #[test]
-    fn sampling_is_seeded_and_sized() {
-        let items: Vec<Item> = (0..50).map(|i| item(&format!("{i:02}.wav"))).collect();
-        let a = sample_items(items.clone(), 0.2, 7).unwrap();
-        let b = sample_items(items.clone(), 0.2, 7).unwrap();
-        let c = sample_items(items.clone(), 0.2, 8).unwrap();
-        assert_eq!(a.len(), 10);
-        let names = |v: &[Item]| v.iter().map(|i| i.filename.clone()).collect::<Vec<_>>();
-        assert_eq!(names(&a), names(&b));
-        assert_ne!(names(&a), names(&c));
-        assert!(sample_items(items.clone(), 0.0, 1).is_err());
-        assert!(sample_items(items, 1.5, 1).is_err());
-    }
-
-    #[test]
-    fn sibling_names() {
-        assert_eq!(
-            sibling(Path::new("out/stats.json"), ".mean.npy"),
-            PathBuf::from("out/stats.mean.npy")
+fn print_summary(f: &FinishedStats, paths: &OutputPaths) {
+    let s = &f.stats;
+    let range = |v: &ndarray::ArrayD<f64>| {
+        v.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            })
+    };
+    let ((m0, m1), (s0, s1)) = (range(&s.mean), range(&s.std));
+    if s.mean.len() == 1 {
+        println!(
+            "shape {:?}: global mean {m0:.4} dB, std {s0:.4} dB",
+            s.shape
+        );
+    } else {
+        println!(
+            "shape {:?}: per-channel mean from {m0:.2} to {m1:.2} dB, std from {s0:.2} to {s1:.2} dB",
+            s.shape
         );
     }
+    println!(
+        "wrote {}, {}, {}, {}",
+        paths.json.display(),
+        paths.mean_npy.display(),
+        paths.std_npy.display(),
+        paths.png.display()
+    );
 }

@@ -304,3 +304,104 @@ fn stats_on_bad_datasets_fails_naming_the_problem() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("esc50.csv"), "{}", stderr(&o));
 }
+
+#[test]
+fn stats_shards_and_merge_give_the_single_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("esc");
+    tiny_dataset(&root);
+    let single = dir.path().join("single/stats.json");
+    assert_ok(&stats_cmd(&root, &single, &["--axes", "global"]));
+    let parts: Vec<PathBuf> = (1..=2)
+        .map(|k| dir.path().join(format!("parts/stats.part-{k}.json")))
+        .collect();
+    let o = stats_cmd(&root, &parts[0], &["--axes", "global", "--shard", "1/2"]);
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("shard 1/2, given on the command line"),
+        "{}",
+        stderr(&o)
+    );
+    // shard 2 from a Slurm array's environment (--array=0-1, task 1)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_specnorm"));
+    cmd.args([
+        "stats",
+        "--valid-fold",
+        "1",
+        "--axes",
+        "global",
+        "--shard",
+        "auto",
+        "--data",
+    ])
+    .arg(&root)
+    .arg("--out")
+    .arg(&parts[1])
+    .env("SLURM_ARRAY_TASK_ID", "1")
+    .env("SLURM_ARRAY_TASK_MIN", "0")
+    .env("SLURM_ARRAY_TASK_COUNT", "2")
+    .env_remove("JOB_COMPLETION_INDEX");
+    let o = cmd.output().unwrap();
+    assert_ok(&o);
+    assert!(
+        stderr(&o).contains("shard 2/2, from the Slurm array"),
+        "{}",
+        stderr(&o)
+    );
+
+    // a missing shard is refused, naming the file
+    let merged = dir.path().join("merged/stats.json");
+    let o = specnorm(&[&"stats", &"merge", &parts[0], &"--out", &merged]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("[2] of 2 are missing") && e.contains("stats.part-1.json"),
+        "{e}"
+    );
+    assert!(!merged.exists());
+    // all shards: the outputs of a single run, equal within 1e-12
+    assert_ok(&specnorm(&[
+        &"stats", &"merge", &parts[1], &parts[0], &"--out", &merged,
+    ]));
+    for sib in ["stats.mean.npy", "stats.std.npy", "stats.channels.png"] {
+        assert!(dir.path().join("merged").join(sib).is_file(), "{sib}");
+    }
+    let (a, b) = (
+        Stats::load_json(&single).unwrap(),
+        Stats::load_json(&merged).unwrap(),
+    );
+    assert_eq!(
+        (a.shape.clone(), a.count.clone()),
+        (b.shape.clone(), b.count.clone())
+    );
+    let rel = |x: f64, y: f64| (x - y).abs() / y.abs();
+    assert!(rel(b.mean[[0, 0, 0, 0]], a.mean[[0, 0, 0, 0]]) <= 1e-12);
+    assert!(rel(b.std[[0, 0, 0, 0]], a.std[[0, 0, 0, 0]]) <= 1e-12);
+    assert_eq!(b.provenance.shards.as_ref().unwrap().merged, vec![1, 2]);
+    // --allow-partial is recorded
+    let part = dir.path().join("partial.json");
+    assert_ok(&specnorm(&[
+        &"stats",
+        &"merge",
+        &parts[0],
+        &"--allow-partial",
+        &"--out",
+        &part,
+    ]));
+    let p = Stats::load_json(&part).unwrap();
+    assert_eq!(p.provenance.shards.unwrap().missing, vec![2]);
+    assert_eq!(p.provenance.clips, 4);
+    // auto without a scheduler says what it looked for
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_specnorm"));
+    cmd.args(["stats", "--shard", "auto", "--data"])
+        .arg(&root)
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX");
+    let o = cmd.output().unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("JOB_COMPLETION_INDEX"),
+        "{}",
+        stderr(&o)
+    );
+}

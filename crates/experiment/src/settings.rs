@@ -16,11 +16,12 @@
 //! goes through [`Normalizer::for_validation_fold`], which refuses statistics
 //! whose provenance includes the validation fold.
 
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use specnorm_features::FeatureConfig;
 use specnorm_norm::{NormError, Normalizer, PcenConfig};
-use specnorm_stats::{Provenance, Stats, StatsAccumulator, StatsError};
+use specnorm_pipeline::{Axes, SpectrogramStats};
+use specnorm_stats::{Provenance, Stats, StatsError};
 
 /// Spectrogram-level normalization of a setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -214,15 +215,13 @@ pub fn training_stats(
     dataset: &str,
     features: &FeatureConfig,
 ) -> Result<Stats, SettingsError> {
-    let mut acc = if per_channel {
-        StatsAccumulator::per_channel()
+    let mut acc = SpectrogramStats::new();
+    acc.extend(train.iter().map(|x| x.view()))?;
+    let stats = acc.stats(if per_channel {
+        Axes::Channel
     } else {
-        StatsAccumulator::global()
-    };
-    for x in train {
-        acc.update(x.view().insert_axis(Axis(0)).insert_axis(Axis(0)))?;
-    }
-    let stats = acc.finalize()?;
+        Axes::Global
+    })?;
     Ok(stats.with_provenance(Provenance {
         dataset: dataset.to_string(),
         folds: train_folds.to_vec(),
@@ -230,6 +229,7 @@ pub fn training_stats(
         sample_fraction: 1.0,
         features: serde_json::to_value(features).unwrap_or(serde_json::Value::Null),
         note: Some(if per_channel { "per-channel" } else { "global" }.to_string()),
+        ..Provenance::default()
     }))
 }
 

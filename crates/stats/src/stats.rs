@@ -26,6 +26,22 @@ pub struct Provenance {
     pub features: serde_json::Value,
     /// Free-form note.
     pub note: Option<String>,
+    /// How the statistics were assembled from shards; `None` for a single run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<ShardProvenance>,
+}
+
+/// Which shards of a sharded statistics run were merged (see `specnorm stats merge`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardProvenance {
+    /// Number of shards the training clips were split into.
+    pub count: u32,
+    /// The shards whose clips contributed (1-based, ascending).
+    pub merged: Vec<u32>,
+    /// Shards that were absent and accepted with `--allow-partial` (empty for a complete merge).
+    pub missing: Vec<u32>,
+    /// Digest of each merged shard's clip list, in the order of `merged`.
+    pub clip_digests: Vec<String>,
 }
 
 impl Default for Provenance {
@@ -37,6 +53,7 @@ impl Default for Provenance {
             sample_fraction: 1.0,
             features: serde_json::Value::Null,
             note: None,
+            shards: None,
         }
     }
 }
@@ -227,8 +244,8 @@ impl Stats {
     }
 }
 
-/// Why writing one `.npy` file failed.
-enum NpyWriteError {
+/// Why writing one `.npy`/`.npz` file failed.
+pub(crate) enum NpyWriteError {
     Io(std::io::Error),
     Npy(String),
 }
@@ -239,16 +256,12 @@ impl From<std::io::Error> for NpyWriteError {
     }
 }
 
-fn write_npy_atomic(path: &Path, arr: &ArrayD<f32>) -> Result<(), StatsError> {
-    use ndarray_npy::WriteNpyExt;
-    specnorm_atomic::write_with(path, |tmp| {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(tmp)?);
-        arr.write_npy(&mut w)
-            .map_err(|e| NpyWriteError::Npy(e.to_string()))?;
-        w.into_inner().map_err(|e| e.into_error())?;
-        Ok(())
-    })
-    .map_err(|e| match e {
+/// Runs `f` on a temporary sibling of `path` and renames it into place (see `specnorm-atomic`).
+pub(crate) fn write_numpy_atomic(
+    path: &Path,
+    f: impl FnOnce(&Path) -> Result<(), NpyWriteError>,
+) -> Result<(), StatsError> {
+    specnorm_atomic::write_with(path, f).map_err(|e| match e {
         NpyWriteError::Io(source) => StatsError::Io {
             source,
             path: path.to_path_buf(),
@@ -257,5 +270,16 @@ fn write_npy_atomic(path: &Path, arr: &ArrayD<f32>) -> Result<(), StatsError> {
             message,
             path: path.to_path_buf(),
         },
+    })
+}
+
+fn write_npy_atomic(path: &Path, arr: &ArrayD<f32>) -> Result<(), StatsError> {
+    use ndarray_npy::WriteNpyExt;
+    write_numpy_atomic(path, |tmp| {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(tmp)?);
+        arr.write_npy(&mut w)
+            .map_err(|e| NpyWriteError::Npy(e.to_string()))?;
+        w.into_inner().map_err(|e| e.into_error())?;
+        Ok(())
     })
 }

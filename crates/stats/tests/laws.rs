@@ -281,6 +281,7 @@ fn json_and_npy_round_trip() {
         sample_fraction: 0.5,
         features: serde_json::json!({"n_fft": 400}),
         note: Some("test".into()),
+        shards: None,
     });
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("stats.json");
