@@ -11,7 +11,7 @@ python/). On the ESC-50-shaped clips of `specnorm bench` (5 s, 44.1 kHz, 16-bit 
   (RAYON_NUM_THREADS=1, in a subprocess): if the GIL serialized them the pair would take
   twice as long as one call.
 
-Usage: python bench.py CLIP_DIR OUT_JSON [--passes N]
+Usage: python bench.py CLIP_DIR OUT_JSON [--passes N] [--clips N]
 """
 
 import argparse
@@ -117,11 +117,14 @@ def main():
     ap.add_argument("clip_dir", type=pathlib.Path)
     ap.add_argument("out", type=pathlib.Path)
     ap.add_argument("--passes", type=int, default=2)
+    ap.add_argument("--clips", type=int, default=0, help="use the first N clips (0: all)")
     ap.add_argument("--threads-demo", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     files = sorted(a.clip_dir.glob("clip*.wav"))
+    if a.clips:
+        files = files[: a.clips]
     if a.threads_demo:
-        return threads_demo(files[:64], a.passes)
+        return threads_demo(files[: min(64, len(files))], a.passes)
 
     import torch
     import torchaudio
@@ -146,7 +149,8 @@ def main():
 
     env = dict(os.environ, RAYON_NUM_THREADS="1")
     demo = subprocess.run(
-        [sys.executable, __file__, str(a.clip_dir), str(a.out), "--passes", str(a.passes), "--threads-demo"],
+        [sys.executable, __file__, str(a.clip_dir), str(a.out), "--passes", str(a.passes), "--threads-demo",
+         "--clips", str(len(files))],
         env=env, check=True, capture_output=True, text=True,
     )
     threads = json.loads(demo.stdout.strip().splitlines()[-1])
