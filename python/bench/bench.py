@@ -109,7 +109,16 @@ def threads_demo(files, passes):
             t.join()
 
     pair = best_of(passes, two)
-    print(json.dumps({"one_call_s": one, "two_threads_s": pair}))
+    # The GIL itself: while extract runs in one thread, how long is the other one stalled?
+    t = threading.Thread(target=fx.extract, args=(files,))
+    t.start()
+    stall, last = 0.0, time.perf_counter()
+    while t.is_alive():
+        time.sleep(0.001)
+        now = time.perf_counter()
+        stall, last = max(stall, now - last), now
+    t.join()
+    print(json.dumps({"one_call_s": one, "two_threads_s": pair, "max_stall_s": stall}))
 
 
 def main():
@@ -164,7 +173,8 @@ def main():
     print(f"\ntwo Python threads calling extract at once (one core each, {64} clips per call): "
           f"one call {threads['one_call_s']:.2f} s, both threads together {threads['two_threads_s']:.2f} s "
           f"(serialized would be {2 * threads['one_call_s']:.2f} s; "
-          f"overlap factor {2 * threads['one_call_s'] / threads['two_threads_s']:.2f} of 2)")
+          f"overlap factor {2 * threads['one_call_s'] / threads['two_threads_s']:.2f} of 2); "
+          f"longest stall of another Python thread during a call: {1e3 * threads['max_stall_s']:.1f} ms")
     a.out.write_text(json.dumps({"clips": n, "clips_per_sec": rates, "threads": threads,
                                  "torchaudio": torchaudio.__version__}, indent=2))
 
