@@ -28,6 +28,8 @@ pub struct Options {
     pub torchaudio: bool,
     /// Folder for clips and results.
     pub dir: Option<PathBuf>,
+    /// Also benchmark the Python package (`crate::python::bench`).
+    pub python: bool,
 }
 
 impl Options {
@@ -37,6 +39,7 @@ impl Options {
             passes: 3,
             torchaudio: true,
             dir: None,
+            python: false,
         };
         let mut it = rest.iter();
         while let Some(a) = it.next() {
@@ -46,6 +49,7 @@ impl Options {
                 "--passes" => o.passes = value("--passes")?.parse().context("--passes")?,
                 "--dir" => o.dir = Some(PathBuf::from(value("--dir")?)),
                 "--no-torchaudio" => o.torchaudio = false,
+                "--python" => o.python = true,
                 other => bail!("unknown bench option '{other}'"),
             }
         }
@@ -75,6 +79,9 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<()> {
     std::fs::write(dir.join("bench.md"), &table)?;
     println!("{table}");
     println!("wrote {} and bench.md", dir.join("bench.json").display());
+    if o.python {
+        crate::python::bench(root, &dir.join("audio"))?;
+    }
     Ok(())
 }
 

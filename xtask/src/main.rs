@@ -1,8 +1,10 @@
 //! `cargo xtask`: specnorm's automation, in the style of rust-analyzer's xtask.
 //!
-//! * `setup [--cuda]`   install libtorch (PyPI torch wheel) and onnxruntime into `.venv/`
-//! * `test`             setup, then fmt, clippy and every test of the workspace
-//! * `bench`            specnorm vs torchaudio, same clips: one core, all cores, `stats` end to end
+//! * `setup [--cuda]`   install libtorch (PyPI torch wheel), onnxruntime and the Python
+//!   package (`python/`, with pytest, dask, distributed) into `.venv/`
+//! * `test`             setup, then fmt, clippy, every test of the workspace and pytest
+//! * `bench`            specnorm vs torchaudio, same clips: one core, all cores, `stats` end to
+//!   end (`--python` adds the Python package)
 //! * `experiment ...`   setup, then `specnorm experiment ...` (release build)
 //! * `download-esc50`   fetch and verify the real ESC-50 archive (needs internet)
 //! * `env`              print the environment the other commands export
@@ -11,6 +13,7 @@
 
 mod bench;
 mod esc50;
+mod python;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -22,12 +25,14 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
-  setup [--cuda]          install libtorch + onnxruntime (PyPI wheels) into .venv/ (idempotent)
+  setup [--cuda]          install libtorch + onnxruntime (PyPI wheels) and the Python package
+                          (python/, plus maturin, pytest, dask, distributed) into .venv/
                           --cuda installs torch==2.13.0 with all CUDA dependencies (GPU machines)
-  test                    setup, cargo fmt --check, clippy -D warnings, all workspace tests
-  bench [--clips N] [--passes P] [--dir DIR] [--no-torchaudio]
+  test                    setup, cargo fmt --check, clippy -D warnings, all workspace tests, pytest
+  bench [--clips N] [--passes P] [--dir DIR] [--no-torchaudio] [--python]
                           specnorm vs torchaudio 2.11, same clips, best of P: one core, whole
-                          machine, `stats` end to end; writes DIR/bench.json and a table
+                          machine, `stats` end to end; writes DIR/bench.json and a table;
+                          --python adds the Python package (extract, DataLoader, threads)
   experiment [ARGS...]    setup, then run `specnorm experiment ARGS...` in release mode
   download-esc50 [--dest DIR] [--archive ZIP]
                           download (or take ZIP), verify and unpack ESC-50 into DIR (default data/ESC-50-master)
@@ -45,6 +50,7 @@ fn main() -> Result<()> {
     match cmd.as_str() {
         "setup" => {
             let env = setup::setup(&root, setup::Options::parse(rest)?)?;
+            python::setup(&root)?;
             eprintln!("setup complete: LIBTORCH={}", env.libtorch.display());
             Ok(())
         }
@@ -153,5 +159,6 @@ fn test(root: &Path, rest: &[String]) -> Result<()> {
     run(t)?;
     let mut doc = cargo(root, &env);
     doc.args(["test", "--doc", "--workspace", "--all-features"]);
-    run(doc)
+    run(doc)?;
+    python::test(root)
 }
