@@ -281,10 +281,10 @@ impl Resampler {
         let taps = self.taps;
         let len = input.len() as isize;
         let base = (block * self.orig) as isize;
-        for j in lo..hi {
+        for (j, o) in chunk.iter_mut().enumerate().take(hi).skip(lo) {
             let k = &self.kernel[j * taps..(j + 1) * taps];
             let start = base + self.offsets[j];
-            chunk[j] = if start >= 0 && start + taps as isize <= len {
+            *o = if start >= 0 && start + taps as isize <= len {
                 let s = start as usize;
                 M::dot(k, &input[s..s + taps])
             } else {

@@ -2,25 +2,42 @@
 //! assertion), writes every field `cargo xtask bench` reads, and its clip folder
 //! is a dataset `specnorm stats` accepts (the bench's end-to-end measurement).
 
+use std::ffi::OsStr;
 use std::process::Command;
 
-#[test]
-fn bench_runs_on_a_tiny_set_and_its_clips_feed_stats() {
-    let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("bench.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_specnorm"))
-        .arg("bench")
-        .arg("--dir")
-        .arg(dir.path())
-        .args(["--clips", "5", "--passes", "1", "--sample", "2", "--json"])
-        .arg(&json)
-        .output()
-        .unwrap();
+/// Run `specnorm ARGS` and insist it succeeds.
+fn specnorm(args: &[&dyn AsRef<OsStr>]) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_specnorm"));
+    for a in args {
+        cmd.arg(a);
+    }
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn bench_runs_on_a_tiny_set_and_its_clips_feed_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let d = dir.path();
+    let bench: [&dyn AsRef<OsStr>; 11] = [
+        &"bench",
+        &"--dir",
+        &d,
+        &"--clips",
+        &"5",
+        &"--passes",
+        &"1",
+        &"--sample",
+        &"2",
+        &"--json",
+        &json,
+    ];
+    specnorm(&bench);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(v["clips"], 5);
     for key in ["one_core", "all_cores"] {
@@ -32,19 +49,17 @@ fn bench_runs_on_a_tiny_set_and_its_clips_feed_stats() {
         assert!(v["per_clip_ms"][stage].as_f64().unwrap() >= 0.0, "{stage}");
     }
     let stats = dir.path().join("stats/stats.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_specnorm"))
-        .arg("stats")
-        .arg("--data")
-        .arg(dir.path())
-        .args(["--valid-fold", "1", "--axes", "channel", "--out"])
-        .arg(&stats)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    specnorm(&[
+        &"stats",
+        &"--data",
+        &d,
+        &"--valid-fold",
+        &"1",
+        &"--axes",
+        &"channel",
+        &"--out",
+        &stats,
+    ]);
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
     assert_eq!(s["provenance"]["clips"], 4, "folds 2-5 of 5 clips");
 }

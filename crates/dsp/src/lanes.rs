@@ -45,7 +45,7 @@ fn root(num: usize, den: usize) -> (f32, f32) {
 /// Radices of `m`, largest powers of 4 first; `None` if a prime factor exceeds [`MAX_PRIME`].
 fn radices(mut m: usize) -> Option<Vec<usize>> {
     let mut out = Vec::new();
-    while m % 4 == 0 {
+    while m.is_multiple_of(4) {
         out.push(4);
         m /= 4;
     }
@@ -54,7 +54,7 @@ fn radices(mut m: usize) -> Option<Vec<usize>> {
         if p > MAX_PRIME {
             return None;
         }
-        while m % p == 0 {
+        while m.is_multiple_of(p) {
             out.push(p);
             m /= p;
         }
@@ -67,7 +67,7 @@ impl LaneFft {
     /// Plans length `n`; `None` when `n` is odd, below 4, or `n / 2` has a prime factor > 31
     /// (callers keep the scalar FFT for those).
     pub(crate) fn new(n: usize) -> Option<Self> {
-        if n < 4 || n % 2 != 0 {
+        if n < 4 || !n.is_multiple_of(2) {
             return None;
         }
         let m = n / 2;
