@@ -3,13 +3,15 @@
 //! * `setup [--cuda]`   install libtorch (PyPI torch wheel), onnxruntime and the Python
 //!   package (`python/`, with pytest, dask, distributed) into `.venv/`
 //! * `test`             setup, then fmt, clippy, every test of the workspace and pytest
-//! * `bench [--python]` feature-pipeline throughput, specnorm vs torchaudio, same clips
+//! * `bench`            specnorm vs torchaudio, same clips: one core, all cores, `stats` end to
+//!   end (`--python` adds the Python package)
 //! * `experiment ...`   setup, then `specnorm experiment ...` (release build)
 //! * `download-esc50`   fetch and verify the real ESC-50 archive (needs internet)
 //! * `env`              print the environment the other commands export
 //!
 //! xtask itself never links libtorch or onnxruntime, so it builds on a bare machine.
 
+mod bench;
 mod esc50;
 mod python;
 mod setup;
@@ -27,8 +29,9 @@ commands:
                           (python/, plus maturin, pytest, dask, distributed) into .venv/
                           --cuda installs torch==2.13.0 with all CUDA dependencies (GPU machines)
   test                    setup, cargo fmt --check, clippy -D warnings, all workspace tests, pytest
-  bench [--clips N] [--no-torchaudio] [--python]
-                          feature pipeline clips/s, specnorm vs torchaudio 2.11 on the same clips;
+  bench [--clips N] [--passes P] [--dir DIR] [--no-torchaudio] [--python]
+                          specnorm vs torchaudio 2.11, same clips, best of P: one core, whole
+                          machine, `stats` end to end; writes DIR/bench.json and a table;
                           --python adds the Python package (extract, DataLoader, threads)
   experiment [ARGS...]    setup, then run `specnorm experiment ARGS...` in release mode
   download-esc50 [--dest DIR] [--archive ZIP]
@@ -59,7 +62,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         "test" => test(&root, rest),
-        "bench" => bench(&root, rest),
+        "bench" => bench::bench(&root, rest),
         "experiment" => {
             let env = setup::setup(&root, setup::Options::default_or_existing(&root))?;
             let mut c = cargo(&root, &env);
@@ -158,69 +161,4 @@ fn test(root: &Path, rest: &[String]) -> Result<()> {
     doc.args(["test", "--doc", "--workspace", "--all-features"]);
     run(doc)?;
     python::test(root)
-}
-
-/// Feature-pipeline benchmark: specnorm and torchaudio on the same generated clips.
-fn bench(root: &Path, rest: &[String]) -> Result<()> {
-    let mut clips = 400usize;
-    let mut torchaudio = true;
-    let mut python = false;
-    let mut it = rest.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--clips" => {
-                clips = it
-                    .next()
-                    .context("--clips needs a number")?
-                    .parse()
-                    .context("--clips")?
-            }
-            "--no-torchaudio" => torchaudio = false,
-            "--python" => python = true,
-            other => bail!("unknown bench option '{other}'"),
-        }
-    }
-    let dir = root.join("target/bench-clips");
-    let env = setup::RuntimeEnv::empty();
-    let mut c = cargo(root, &env);
-    c.args(["run", "--release", "-p", "specnorm", "--", "bench", "--dir"]);
-    c.arg(&dir);
-    c.args(["--clips", &clips.to_string(), "--json"]);
-    c.arg(dir.join("specnorm.json"));
-    run(c)?;
-    if torchaudio {
-        let py = setup::bench_venv(root)?;
-        let mut p = Command::new(py);
-        p.arg(root.join("xtask/bench/torchaudio_pipeline.py"))
-            .arg(&dir)
-            .arg(dir.join("torchaudio.json"))
-            .env("OMP_NUM_THREADS", "2");
-        run(p)?;
-        let ours = read_rate(&dir.join("specnorm.json"))?;
-        let theirs = read_rate(&dir.join("torchaudio.json"))?;
-        println!(
-            "feature pipeline on {clips} ESC-50-shaped clips: specnorm {ours:.0} clips/s, torchaudio {theirs:.0} clips/s, ratio {:.2}x",
-            ours / theirs
-        );
-    }
-    if python {
-        python::bench(root, &dir)?;
-    }
-    Ok(())
-}
-
-fn read_rate(path: &Path) -> Result<f64> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    // Tiny, format-specific read: the files are written by our own tools as {"clips_per_sec": X, ...}.
-    let key = "\"clips_per_sec\":";
-    let at = text
-        .find(key)
-        .with_context(|| format!("{} has no clips_per_sec", path.display()))?;
-    let tail = text[at + key.len()..].trim_start();
-    let end = tail.find([',', '}']).unwrap_or(tail.len());
-    tail[..end]
-        .trim()
-        .parse()
-        .with_context(|| format!("bad clips_per_sec in {}", path.display()))
 }

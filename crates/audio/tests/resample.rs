@@ -5,6 +5,9 @@ mod common;
 use common::{fixture, max_abs_diff, read_npy};
 use specnorm_audio::{load, resample, AudioError, Resampler};
 
+/// The README's resampler figure (max error / peak vs torchaudio over the rates below).
+const README_REL_ERR: f64 = 4.2e-7;
+
 fn parity(rate: u32) -> f64 {
     let input = load(&fixture(&format!("resample_in_{rate}.wav"))).unwrap();
     assert_eq!(input.info.sample_rate, rate);
@@ -19,7 +22,8 @@ fn parity(rate: u32) -> f64 {
         "{rate} -> 16000: max abs err / peak = {err:.3e}, taps/output = {}",
         r.taps_per_output()
     );
-    assert!(err <= 1e-5, "{rate}: relative error {err}");
+    // A 5 % margin over the README's figure: a regression past it fails here.
+    assert!(err <= README_REL_ERR * 1.05, "{rate}: relative error {err}");
     err
 }
 

@@ -212,6 +212,11 @@ impl SparseMel {
         self.bands.len()
     }
 
+    /// `(first bin, weights)` of each mel band, in band order.
+    pub(crate) fn bands(&self) -> impl Iterator<Item = (usize, &[f32])> {
+        self.bands.iter().map(|(start, w)| (*start, w.as_slice()))
+    }
+
     /// `out[m] = sum_k fb[k, m] * power[k]`.
     #[inline]
     pub(crate) fn apply(&self, power: &[f32], out: &mut [f32]) {

@@ -8,8 +8,10 @@ use rayon::prelude::*;
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
+use crate::lanes::LaneFft;
 use crate::mel::{try_mel_filterbank, SparseMel};
 use crate::scale::{clamp_top_db, LogScale, DB_AMIN};
+use crate::stft_lanes::LaneScratch;
 use crate::window::padded_window;
 use crate::{DspError, PadMode, Scale, SpectrogramConfig};
 
@@ -26,6 +28,7 @@ struct Scratch {
     fft: Vec<Complex<f32>>,
     power: Vec<f32>,
     mel: Vec<f32>,
+    lanes: LaneScratch,
 }
 
 thread_local! {
@@ -33,7 +36,7 @@ thread_local! {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum ScaleOp {
+pub(crate) enum ScaleOp {
     Power,
     Log {
         log: LogScale,
@@ -48,18 +51,23 @@ enum ScaleOp {
 /// once; it is `Send + Sync` and meant to be shared (e.g. in an `Arc`) across
 /// threads. Scratch memory is kept per thread.
 ///
-/// Computation is in **f32** (like torchaudio): the FFT (realfft/rustfft), the
-/// power, the mel weighting and a fast f32 log. Results match torchaudio to
-/// well within 0.01 dB on every bin within 80 dB of the peak.
+/// Computation is in **f32** (like torchaudio): the FFT, the power, the mel
+/// weighting and a fast f32 log. When `n_fft` is even and `n_fft / 2` has no
+/// prime factor above 31 (400 = 2 x 200 does), frames go through a block FFT
+/// that transforms 8 or 16 frames at once, one per SIMD lane (AVX-512 or AVX2
+/// chosen at run time, bit-identical results), with power, mel and log fused
+/// on the block; other sizes use realfft/rustfft frame by frame. Results match
+/// torchaudio to 1.1e-3 dB on every bin within 80 dB of the peak.
 #[derive(Clone)]
 pub struct SpectrogramPlan {
-    cfg: SpectrogramConfig,
+    pub(crate) cfg: SpectrogramConfig,
     sample_rate: u32,
     fft: Arc<dyn RealToComplex<f32>>,
+    lanes: Option<Arc<LaneFft>>,
     window: Vec<f32>,
-    n_freqs: usize,
-    mel: Option<SparseMel>,
-    scale: ScaleOp,
+    pub(crate) n_freqs: usize,
+    pub(crate) mel: Option<SparseMel>,
+    pub(crate) scale: ScaleOp,
 }
 
 impl std::fmt::Debug for SpectrogramPlan {
@@ -108,6 +116,7 @@ impl SpectrogramPlan {
             cfg: cfg.clone(),
             sample_rate,
             fft,
+            lanes: LaneFft::new(stft.n_fft).map(Arc::new),
             window,
             n_freqs,
             mel,
@@ -192,8 +201,8 @@ impl SpectrogramPlan {
     }
 
     /// Fills `frame` with the windowed, padded frame starting at padded index `start`.
-    #[inline]
-    fn fill_frame(&self, samples: &[f32], start: isize, frame: &mut [f32]) {
+    #[inline(always)]
+    pub(crate) fn fill_frame(&self, samples: &[f32], start: isize, frame: &mut [f32]) {
         let n = frame.len();
         let len = samples.len() as isize;
         if start >= 0 && start + n as isize <= len {
@@ -237,6 +246,30 @@ impl SpectrogramPlan {
         mut out: ArrayViewMut2<f32>,
         s: &mut Scratch,
     ) -> Result<(), DspError> {
+        let global_max = match &self.lanes {
+            Some(fft) => self.run_lanes(fft, samples, &mut out, &mut s.lanes),
+            None => self.run_frames(samples, &mut out, s)?,
+        };
+        if let ScaleOp::Log {
+            top_db: Some(t), ..
+        } = self.scale
+        {
+            match out.as_slice_memory_order_mut() {
+                Some(all) => clamp_top_db(all, global_max, t),
+                None => out.mapv_inplace(|v| v.max(global_max - t)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Frame-by-frame STFT through realfft (sizes the block FFT does not plan);
+    /// returns the largest scaled value.
+    fn run_frames(
+        &self,
+        samples: &[f32],
+        out: &mut ArrayViewMut2<f32>,
+        s: &mut Scratch,
+    ) -> Result<f32, DspError> {
         let stft = &self.cfg.stft;
         let n_fft = stft.n_fft;
         let n_freqs = self.n_freqs;
@@ -286,19 +319,10 @@ impl SpectrogramPlan {
             if let ScaleOp::Log { log, floor, .. } = self.scale {
                 global_max = global_max.max(log.apply(block, floor));
             }
-            write_transposed(block, n_bins, b, t0, &mut out);
+            write_transposed(block, n_bins, b, t0, out);
             t0 += b;
         }
-        if let ScaleOp::Log {
-            top_db: Some(t), ..
-        } = self.scale
-        {
-            match out.as_slice_memory_order_mut() {
-                Some(all) => clamp_top_db(all, global_max, t),
-                None => out.mapv_inplace(|v| v.max(global_max - t)),
-            }
-        }
-        Ok(())
+        Ok(global_max)
     }
 }
 

@@ -111,10 +111,12 @@ impl LogScale {
         self.apply_generic(values, lo)
     }
 
+    /// [`Self::apply`] compiled into the caller (for callers that are
+    /// themselves built for a wider instruction set).
     // Not `clamp`: `f32::clamp` propagates NaN, `max` maps it to `lo`.
     #[allow(clippy::manual_clamp)]
     #[inline(always)]
-    fn apply_generic(&self, values: &mut [f32], lo: f32) -> f32 {
+    pub(crate) fn apply_generic(&self, values: &mut [f32], lo: f32) -> f32 {
         // Lane-wise max accumulators: a scalar max reduction would keep LLVM from
         // vectorizing the loop (float reductions are not reassociated).
         const L: usize = 8;

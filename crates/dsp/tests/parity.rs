@@ -8,8 +8,10 @@ use ndarray::Array2;
 use specnorm_dsp::*;
 
 const SR: u32 = 16_000;
-/// Parity criterion vs torchaudio (float32 itself is ~2.6e-3 dB off exact on these bins).
-const TOL_DB: f32 = 0.01;
+/// Parity criterion vs torchaudio: the README's figure (1.1e-3 dB on bins within 80 dB of the
+/// peak) with a 10 % margin, so a regression past what the README claims fails here.
+const README_DB: f32 = 1.1e-3;
+const TOL_DB: f32 = README_DB * 1.1;
 
 fn run(cfg: SpectrogramConfig, sig: &str) -> Array2<f32> {
     let x = npy1(sig);
@@ -249,7 +251,7 @@ fn ln_scale_is_natural_log_of_power() {
     };
     let ours = run(cfg, "sig_b");
     let theirs = npy2("b_default_power").mapv(|p| (p.max(eps) as f64).ln() as f32);
-    // 0.01 dB == 0.01 * ln(10) / 10 nats.
+    // x dB == x * ln(10) / 10 nats.
     let tol = TOL_DB * std::f32::consts::LN_10 / 10.0;
     let peak = theirs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut worst = 0.0f32;

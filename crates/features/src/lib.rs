@@ -26,15 +26,15 @@
 //! ```
 #![deny(missing_docs)]
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+mod extractor;
 
-use ndarray::Array2;
-use rayon::prelude::*;
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
-use specnorm_audio::{AudioError, Resampler};
-use specnorm_dsp::{DspError, SpectrogramConfig, SpectrogramPlan};
+use specnorm_audio::AudioError;
+use specnorm_dsp::{DspError, SpectrogramConfig};
+
+pub use extractor::{FeatureExtractor, Stage};
 
 /// Everything that decides what a feature looks like. Stored with statistics,
 /// checkpoints and exported models so that inference reproduces training.
@@ -115,192 +115,10 @@ pub enum FeatureError {
     Config(String),
 }
 
-/// A planned front end: FFT plans, window, mel matrix and resamplers are built
-/// once and shared by every call (it is `Send + Sync`).
-pub struct FeatureExtractor {
-    cfg: FeatureConfig,
-    plan: SpectrogramPlan,
-    resamplers: RwLock<HashMap<u32, Arc<Resampler>>>,
-}
-
-impl std::fmt::Debug for FeatureExtractor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FeatureExtractor")
-            .field("cfg", &self.cfg)
-            .finish()
-    }
-}
-
-impl FeatureExtractor {
-    /// Plan the front end for `cfg`.
-    pub fn new(cfg: FeatureConfig) -> Result<Self, FeatureError> {
-        if cfg.sample_rate == 0 {
-            return Err(FeatureError::Config("sample_rate must be > 0".into()));
-        }
-        if let Some(s) = cfg.seconds {
-            if !(s.is_finite() && s > 0.0) {
-                return Err(FeatureError::Config(format!(
-                    "seconds must be > 0, got {s}"
-                )));
-            }
-        }
-        let plan = SpectrogramPlan::new(&cfg.spectrogram, cfg.sample_rate)
-            .map_err(|e| FeatureError::Config(e.to_string()))?;
-        Ok(Self {
-            cfg,
-            plan,
-            resamplers: RwLock::new(HashMap::new()),
-        })
-    }
-
-    /// The configuration this extractor was planned for.
-    pub fn config(&self) -> &FeatureConfig {
-        &self.cfg
-    }
-
-    /// Frequency (or mel) bins per frame.
-    pub fn n_bins(&self) -> usize {
-        self.plan.n_bins()
-    }
-
-    /// Frames per clip when the duration is fixed.
-    pub fn n_frames(&self) -> Option<usize> {
-        self.cfg.target_len().map(|n| self.plan.n_frames(n))
-    }
-
-    fn resampler(&self, from: u32) -> Result<Arc<Resampler>, AudioError> {
-        if let Ok(map) = self.resamplers.read() {
-            if let Some(r) = map.get(&from) {
-                return Ok(r.clone());
-            }
-        }
-        let r = Arc::new(Resampler::new(from, self.cfg.sample_rate)?);
-        if let Ok(mut map) = self.resamplers.write() {
-            map.insert(from, r.clone());
-        }
-        Ok(r)
-    }
-
-    /// Resample, normalize and pad mono `samples` at `sample_rate`: the waveform
-    /// the spectrogram is computed from.
-    pub fn prepare_waveform(
-        &self,
-        samples: &[f32],
-        sample_rate: u32,
-    ) -> Result<Vec<f32>, AudioError> {
-        let wave = if sample_rate == self.cfg.sample_rate {
-            samples.to_vec()
-        } else {
-            self.resampler(sample_rate)?.process(samples)
-        };
-        Ok(self.finish_waveform(wave))
-    }
-
-    /// [`Self::prepare_waveform`] for decoded audio the caller owns: at the target
-    /// rate the buffer is normalized in place instead of being copied first.
-    fn prepare_decoded(&self, samples: Vec<f32>, sample_rate: u32) -> Result<Vec<f32>, AudioError> {
-        if sample_rate == self.cfg.sample_rate {
-            Ok(self.finish_waveform(samples))
-        } else {
-            self.prepare_waveform(&samples, sample_rate)
-        }
-    }
-
-    /// Waveform normalization and padding/trimming, in place.
-    fn finish_waveform(&self, mut wave: Vec<f32>) -> Vec<f32> {
-        if self.cfg.waveform_norm {
-            specnorm_audio::normalize_waveform(&mut wave);
-        }
-        if let Some(n) = self.cfg.target_len() {
-            specnorm_audio::pad_or_trim(&mut wave, n);
-        }
-        wave
-    }
-
-    /// Refuse clips whose resampled waveform would exceed [`MAX_WAVEFORM_SAMPLES`].
-    fn check_len(
-        &self,
-        frames: usize,
-        sample_rate: u32,
-        source: &Path,
-    ) -> Result<(), FeatureError> {
-        let target = self.cfg.sample_rate;
-        let samples = if sample_rate == 0 || sample_rate == target {
-            frames as u128
-        } else {
-            (frames as u128 * u128::from(target)).div_ceil(u128::from(sample_rate))
-        };
-        if samples > u128::from(MAX_WAVEFORM_SAMPLES) {
-            return Err(FeatureError::TooLong {
-                path: source.to_path_buf(),
-                frames: frames as u64,
-                sample_rate,
-                target_rate: target,
-                samples: u64::try_from(samples).unwrap_or(u64::MAX),
-                max: MAX_WAVEFORM_SAMPLES,
-            });
-        }
-        Ok(())
-    }
-
-    fn spectrogram(&self, wave: &[f32], source: &Path) -> Result<Array2<f32>, FeatureError> {
-        self.plan
-            .compute(wave)
-            .map_err(|source_err| FeatureError::Dsp {
-                path: source.to_path_buf(),
-                source: source_err,
-            })
-    }
-
-    /// Features of mono samples already in memory.
-    pub fn extract_samples(
-        &self,
-        samples: &[f32],
-        sample_rate: u32,
-    ) -> Result<Array2<f32>, FeatureError> {
-        self.check_len(samples.len(), sample_rate, Path::new("<memory>"))?;
-        let wave = self.prepare_waveform(samples, sample_rate)?;
-        self.spectrogram(&wave, Path::new("<memory>"))
-    }
-
-    /// Features of an encoded file held in memory; `source` names it in errors.
-    pub fn extract_bytes(&self, bytes: &[u8], source: &Path) -> Result<Array2<f32>, FeatureError> {
-        let audio = specnorm_audio::decode(bytes, source)?;
-        self.check_len(audio.samples.len(), audio.info.sample_rate, source)?;
-        let wave = self.prepare_decoded(audio.samples, audio.info.sample_rate)?;
-        self.spectrogram(&wave, source)
-    }
-
-    /// Features of one audio file.
-    pub fn extract_file(&self, path: &Path) -> Result<Array2<f32>, FeatureError> {
-        let audio = specnorm_audio::load(path)?;
-        self.check_len(audio.samples.len(), audio.info.sample_rate, path)?;
-        let wave = self.prepare_decoded(audio.samples, audio.info.sample_rate)?;
-        self.spectrogram(&wave, path)
-    }
-
-    /// Features of many files in parallel (rayon), in input order. `progress`
-    /// is called once per finished file with the number finished so far.
-    pub fn extract_files(
-        &self,
-        paths: &[PathBuf],
-        progress: &(dyn Fn(usize) + Sync),
-    ) -> Vec<Result<Array2<f32>, FeatureError>> {
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        paths
-            .par_iter()
-            .map(|p| {
-                let r = self.extract_file(p);
-                progress(done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1);
-                r
-            })
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn tone(freq: f32, sr: u32, secs: f32) -> Vec<f32> {
         let n = (sr as f32 * secs) as usize;
