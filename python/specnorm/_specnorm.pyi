@@ -156,3 +156,46 @@ def num_threads() -> int:
 
 def set_num_threads(threads: int) -> None:
     """Threads the extractor uses in this process (0: ``RAYON_NUM_THREADS`` or all cores)."""
+
+class PartialStats:
+    """Exact state of a statistics run over some shards (the partial file of ``specnorm stats --shard``)."""
+
+    @staticmethod
+    def merge(parts: Sequence["PartialStats"]) -> "PartialStats":
+        """Merge partial results of disjoint shards (order-independent, bit for bit)."""
+    def finish(self, allow_partial: bool = False) -> Stats: ...
+    @property
+    def shards(self) -> List[int]: ...
+    @property
+    def shard_count(self) -> int: ...
+    @property
+    def clips(self) -> int: ...
+    def save(self, path: PathLike) -> None: ...
+    @staticmethod
+    def load(path: PathLike) -> "PartialStats": ...
+
+def dataset_stats(
+    data: PathLike,
+    valid_fold: int = 1,
+    axes: Literal["global", "channel"] = "channel",
+    *,
+    sample: Optional[float] = None,
+    seed: int = 0,
+    skip_bad: bool = False,
+    **feature_config: Any,
+) -> Stats:
+    """Exact statistics of the training folds; the same library call as ``specnorm stats``."""
+
+def shard_stats(
+    data: PathLike,
+    shard: int,
+    shards: int,
+    valid_fold: int = 1,
+    axes: Literal["global", "channel"] = "channel",
+    *,
+    sample: Optional[float] = None,
+    seed: int = 0,
+    skip_bad: bool = False,
+    **feature_config: Any,
+) -> PartialStats:
+    """Shard ``shard`` of ``shards`` of the ``dataset_stats`` run (clip i -> shard i % N + 1)."""

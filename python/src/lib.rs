@@ -11,6 +11,7 @@ mod dataset;
 mod errors;
 mod extract;
 mod norm;
+mod pipeline;
 mod stats;
 
 use pyo3::prelude::*;
@@ -27,6 +28,10 @@ fn _specnorm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dataset::list_clips, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::set_num_threads, m)?)?;
+    m.add_class::<pipeline::PyPartialStats>()?;
+    m.add_function(wrap_pyfunction!(pipeline::dataset_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::shard_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline::_partial_from_json_text, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

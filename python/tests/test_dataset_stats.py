@@ -1,0 +1,91 @@
+"""dataset_stats equals `specnorm stats` (the CLI's stats.json) on the same inputs."""
+
+import pickle
+import subprocess
+
+import numpy as np
+import pytest
+
+import specnorm
+from conftest import specnorm_bin
+
+
+def cli_stats(data, out, *args):
+    exe = specnorm_bin()
+    if exe is None:
+        pytest.skip("the specnorm CLI is not built (cargo build -p specnorm, or set SPECNORM_BIN)")
+    subprocess.run([exe, "stats", "--data", str(data), "--out", str(out), *args], check=True, capture_output=True)
+    return specnorm.Stats.from_json(out)
+
+
+@pytest.mark.parametrize(
+    "axes,valid_fold,cli_args,kwargs",
+    [
+        ("channel", 1, ["--seconds", "1"], dict(seconds=1.0)),
+        ("global", 3, ["--seconds", "1", "--mel", "40", "--n-fft", "512", "--hop", "160"], dict(seconds=1.0, n_mels=40, n_fft=512, hop=160)),
+    ],
+)
+def test_dataset_stats_equals_cli(esc50, tmp_path, axes, valid_fold, cli_args, kwargs):
+    ours = specnorm.dataset_stats(esc50, valid_fold=valid_fold, axes=axes, **kwargs)
+    theirs = cli_stats(esc50, tmp_path / "stats.json", "--axes", axes, "--valid-fold", str(valid_fold), *cli_args)
+    np.testing.assert_array_equal(ours.mean, theirs.mean)
+    np.testing.assert_array_equal(ours.std, theirs.std)
+    assert ours.count == theirs.count and ours.shape == theirs.shape
+    assert ours.provenance == theirs.provenance
+    assert ours == theirs
+    assert ours.provenance["folds"] == [f for f in range(1, 6) if f != valid_fold]
+    assert ours.provenance["clips"] == 12
+    # the stats file carries its feature configuration
+    fx = specnorm.FeatureExtractor.from_json(tmp_path / "stats.json")
+    assert fx.config == specnorm.FeatureExtractor(**kwargs).config
+
+
+def test_dataset_stats_equal_accumulating_extract(esc50):
+    """The dataset pass equals extract() + StatsAccumulator over the training clips."""
+    s = specnorm.dataset_stats(esc50, valid_fold=2, seconds=1.0)
+    fx = specnorm.FeatureExtractor(seconds=1.0)
+    acc = specnorm.StatsAccumulator("channel")
+    acc.update(fx.extract([c[0] for c in specnorm.list_clips(esc50, [1, 3, 4, 5])]))
+    ref = acc.finalize()
+    np.testing.assert_allclose(s.mean, ref.mean, rtol=1e-12)
+    np.testing.assert_allclose(s.std, ref.std, rtol=1e-12)
+    assert s.count == ref.count
+
+
+def test_leakage_guard_uses_provenance(esc50):
+    s = specnorm.dataset_stats(esc50, valid_fold=1, seconds=1.0)
+    specnorm.Normalizer.for_validation_fold(s, 1)  # computed without fold 1: fine
+    with pytest.raises(specnorm.LeakageError, match="validation fold 2"):
+        specnorm.Normalizer.for_validation_fold(s, 2)
+
+
+def test_shards_merge_to_the_single_pass(esc50, tmp_path):
+    whole = specnorm.dataset_stats(esc50, valid_fold=1, seconds=1.0)
+    parts = [specnorm.shard_stats(esc50, k, 4, valid_fold=1, seconds=1.0) for k in (1, 2, 3, 4)]
+    assert sum(p.clips for p in parts) == 12
+    merged = specnorm.PartialStats.merge(parts[::-1])
+    assert merged == specnorm.PartialStats.merge(parts)  # order-independent, bit for bit
+    s = merged.finish()
+    np.testing.assert_allclose(s.mean, whole.mean, rtol=1e-12)
+    np.testing.assert_allclose(s.std, whole.std, rtol=1e-12)
+    back = pickle.loads(pickle.dumps(parts[0]))
+    assert back == parts[0]
+    parts[1].save(tmp_path / "p2.json")
+    assert specnorm.PartialStats.load(tmp_path / "p2.json") == parts[1]
+    with pytest.raises(specnorm.StatsError, match="twice"):
+        specnorm.PartialStats.merge([parts[0], back])
+    with pytest.raises(specnorm.SpecnormError, match="missing"):
+        specnorm.PartialStats.merge(parts[:3]).finish()
+
+
+def test_bad_clip_names_the_file(esc50, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(esc50, bad)
+    victim = sorted((bad / "audio").glob("2-*.wav"))[0]
+    victim.write_bytes(b"RIFF garbage")
+    with pytest.raises(specnorm.AudioDecodeError, match=victim.name):
+        specnorm.dataset_stats(bad, valid_fold=1, seconds=1.0)
+    s = specnorm.dataset_stats(bad, valid_fold=1, seconds=1.0, skip_bad=True)
+    assert s.provenance["clips"] == 11
