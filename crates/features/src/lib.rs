@@ -279,6 +279,16 @@ impl FeatureExtractor {
         self.spectrogram(&wave, path)
     }
 
+    /// The waveform of one audio file as the spectrogram would see it: decoded, mixed to
+    /// mono, resampled to [`FeatureConfig::sample_rate`], normalized and padded as configured
+    /// (with `waveform_norm: false, seconds: None`: decoding and resampling only, what runs
+    /// outside a waveform-input ONNX model). Same length guard as [`Self::extract_file`].
+    pub fn load_waveform(&self, path: &Path) -> Result<Vec<f32>, FeatureError> {
+        let audio = specnorm_audio::load(path)?;
+        self.check_len(audio.samples.len(), audio.info.sample_rate, path)?;
+        Ok(self.prepare_decoded(audio.samples, audio.info.sample_rate)?)
+    }
+
     /// Features of many files in parallel (rayon), in input order. `progress`
     /// is called once per finished file with the number finished so far.
     pub fn extract_files(
