@@ -1,8 +1,9 @@
 //! `cargo xtask`: specnorm's automation, in the style of rust-analyzer's xtask.
 //!
-//! * `setup [--cuda]`   install libtorch (PyPI torch wheel) and onnxruntime into `.venv/`
-//! * `test`             setup, then fmt, clippy and every test of the workspace
-//! * `bench`            feature-pipeline throughput, specnorm vs torchaudio, same clips
+//! * `setup [--cuda]`   install libtorch (PyPI torch wheel), onnxruntime and the Python
+//!   package (`python/`, with pytest, dask, distributed) into `.venv/`
+//! * `test`             setup, then fmt, clippy, every test of the workspace and pytest
+//! * `bench [--python]` feature-pipeline throughput, specnorm vs torchaudio, same clips
 //! * `experiment ...`   setup, then `specnorm experiment ...` (release build)
 //! * `download-esc50`   fetch and verify the real ESC-50 archive (needs internet)
 //! * `env`              print the environment the other commands export
@@ -10,6 +11,7 @@
 //! xtask itself never links libtorch or onnxruntime, so it builds on a bare machine.
 
 mod esc50;
+mod python;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -21,11 +23,13 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
-  setup [--cuda]          install libtorch + onnxruntime (PyPI wheels) into .venv/ (idempotent)
+  setup [--cuda]          install libtorch + onnxruntime (PyPI wheels) and the Python package
+                          (python/, plus maturin, pytest, dask, distributed) into .venv/
                           --cuda installs torch==2.13.0 with all CUDA dependencies (GPU machines)
-  test                    setup, cargo fmt --check, clippy -D warnings, all workspace tests
-  bench [--clips N] [--no-torchaudio]
-                          feature pipeline clips/s, specnorm vs torchaudio 2.11 on the same clips
+  test                    setup, cargo fmt --check, clippy -D warnings, all workspace tests, pytest
+  bench [--clips N] [--no-torchaudio] [--python]
+                          feature pipeline clips/s, specnorm vs torchaudio 2.11 on the same clips;
+                          --python adds the Python package (extract, DataLoader, threads)
   experiment [ARGS...]    setup, then run `specnorm experiment ARGS...` in release mode
   download-esc50 [--dest DIR] [--archive ZIP]
                           download (or take ZIP), verify and unpack ESC-50 into DIR (default data/ESC-50-master)
@@ -43,6 +47,7 @@ fn main() -> Result<()> {
     match cmd.as_str() {
         "setup" => {
             let env = setup::setup(&root, setup::Options::parse(rest)?)?;
+            python::setup(&root)?;
             eprintln!("setup complete: LIBTORCH={}", env.libtorch.display());
             Ok(())
         }
@@ -151,13 +156,15 @@ fn test(root: &Path, rest: &[String]) -> Result<()> {
     run(t)?;
     let mut doc = cargo(root, &env);
     doc.args(["test", "--doc", "--workspace", "--all-features"]);
-    run(doc)
+    run(doc)?;
+    python::test(root)
 }
 
 /// Feature-pipeline benchmark: specnorm and torchaudio on the same generated clips.
 fn bench(root: &Path, rest: &[String]) -> Result<()> {
     let mut clips = 400usize;
     let mut torchaudio = true;
+    let mut python = false;
     let mut it = rest.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -169,6 +176,7 @@ fn bench(root: &Path, rest: &[String]) -> Result<()> {
                     .context("--clips")?
             }
             "--no-torchaudio" => torchaudio = false,
+            "--python" => python = true,
             other => bail!("unknown bench option '{other}'"),
         }
     }
@@ -194,6 +202,9 @@ fn bench(root: &Path, rest: &[String]) -> Result<()> {
             "feature pipeline on {clips} ESC-50-shaped clips: specnorm {ours:.0} clips/s, torchaudio {theirs:.0} clips/s, ratio {:.2}x",
             ours / theirs
         );
+    }
+    if python {
+        python::bench(root, &dir)?;
     }
     Ok(())
 }

@@ -56,7 +56,7 @@ impl Options {
     }
 }
 
-fn venv(root: &Path) -> PathBuf {
+pub(crate) fn venv(root: &Path) -> PathBuf {
     root.join(".venv")
 }
 
@@ -76,7 +76,7 @@ fn site_packages(venv: &Path) -> Result<PathBuf> {
     bail!("no site-packages under {}", lib.display())
 }
 
-fn pip(venv: &Path, args: &[&str]) -> Result<()> {
+pub(crate) fn pip(venv: &Path, args: &[&str]) -> Result<()> {
     let mut c = Command::new(venv.join("bin/python"));
     c.args([
         "-m",

@@ -1,0 +1,155 @@
+"""Type stubs of the Rust extension ``specnorm._specnorm`` (re-exported by ``specnorm``)."""
+
+import os
+from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union, overload
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+PathLike = Union[str, "os.PathLike[str]"]
+Axes = Union[Literal["global", "channel"], Sequence[int]]
+
+class SpecnormError(Exception):
+    """Base class of every error specnorm raises (except ``FileNotFoundError``)."""
+
+class AudioDecodeError(SpecnormError):
+    """An audio file could not be read, decoded or resampled; the message names the file."""
+
+class ConfigError(SpecnormError):
+    """An invalid feature configuration or argument value."""
+
+class StatsError(SpecnormError):
+    """Statistics that cannot be computed, merged or read."""
+
+class NormalizationError(SpecnormError):
+    """A normalizer that cannot be built or applied to this batch."""
+
+class LeakageError(NormalizationError):
+    """Statistics whose provenance includes the validation fold (or records no folds)."""
+
+class DatasetError(SpecnormError):
+    """Dataset metadata (ESC-50 layout CSV) that cannot be used."""
+
+class FeatureExtractor:
+    """The specnorm front end: decode, mono, resample, waveform norm, pad/trim, STFT, mel, dB.
+
+    Keywords (defaults in brackets): ``sample_rate`` [16000], ``seconds`` [5.0; None keeps
+    each clip's length], ``waveform_norm`` [True], ``n_fft`` [400], ``win_length`` [n_fft],
+    ``hop`` [200], ``window`` ["hann" | "hamming" | "rectangular"], ``center`` [True],
+    ``pad_mode`` ["reflect" | "constant"], ``power`` [2.0], ``n_mels`` [None = linear STFT
+    bins], ``f_min`` [0.0], ``f_max`` [None = Nyquist], ``mel_scale`` ["htk" | "slaney"],
+    ``mel_norm`` [None | "slaney"], ``scale`` ["db" | "power" | "ln"], ``top_db`` [None],
+    ``ln_eps`` [1e-6].
+    """
+
+    def __init__(self, **config: Any) -> None: ...
+    @staticmethod
+    def from_json(path: PathLike) -> "FeatureExtractor":
+        """From a feature-configuration JSON file or a specnorm stats file."""
+    def to_json(self, path: Optional[PathLike] = None) -> Optional[str]:
+        """The configuration as specnorm JSON; written to ``path`` when given."""
+    @property
+    def config(self) -> Dict[str, Any]:
+        """Keyword arguments that rebuild this extractor."""
+    @property
+    def n_bins(self) -> int:
+        """Frequency (or mel) bins per frame."""
+    @property
+    def n_frames(self) -> Optional[int]:
+        """Frames per clip; ``None`` when ``seconds=None``."""
+    def extract(self, paths: Sequence[PathLike]) -> npt.NDArray[np.float32]:
+        """``[B, F, T]`` float32 features of many files, on all cores, GIL released."""
+    def extract_file(self, path: PathLike) -> npt.NDArray[np.float32]:
+        """``[F, T]`` float32 features of one file."""
+    def extract_waveform(self, x: npt.ArrayLike, sample_rate: int) -> npt.NDArray[np.float32]:
+        """``[F, T]`` features of a ``[N]`` or ``[channels, N]`` waveform at ``sample_rate``."""
+
+class Stats:
+    """Finalized statistics: the document ``specnorm stats`` writes (stats.json)."""
+
+    @property
+    def mean(self) -> npt.NDArray[np.float64]:
+        """Mean per group, keep-dims shape (``(1, 1, F, 1)`` per channel, ``(1, 1, 1, 1)`` global)."""
+    @property
+    def std(self) -> npt.NDArray[np.float64]:
+        """Population standard deviation per group, keep-dims shape."""
+    @property
+    def sample_std(self) -> npt.NDArray[np.float64]:
+        """Sample (n - 1) standard deviation per group, keep-dims shape."""
+    @property
+    def count(self) -> int:
+        """Elements each group rests on."""
+    @property
+    def axes(self) -> Tuple[int, ...]: ...
+    @property
+    def shape(self) -> Tuple[int, ...]: ...
+    @property
+    def provenance(self) -> Dict[str, Any]:
+        """dataset, folds, clips, sample_fraction, features, note."""
+    def to_json(self, path: Optional[PathLike] = None) -> Optional[str]:
+        """Write the stats JSON atomically to ``path``, or return it."""
+    @staticmethod
+    def from_json(path: PathLike) -> "Stats":
+        """Read and validate a stats JSON file."""
+    def save_npy(self, mean_path: PathLike, std_path: PathLike) -> None:
+        """Mean and std as float32 ``.npy`` (keep-dims shape), like the CLI."""
+
+class StatsAccumulator:
+    """Streaming, exact (float64, Chan merge), picklable mean/std accumulator."""
+
+    def __init__(self, axes: Optional[Axes] = "channel") -> None: ...
+    def update(self, batch: npt.ArrayLike) -> None:
+        """Add a float32/float64 ``[B, F, T]`` or ``[B, 1, F, T]`` batch."""
+    def merge(self, other: "StatsAccumulator") -> None:
+        """Merge ``other`` into this accumulator (in place)."""
+    def finalize(self) -> Stats: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def axes(self) -> Tuple[int, ...]: ...
+    @property
+    def shape(self) -> Optional[Tuple[int, ...]]: ...
+    def __len__(self) -> int: ...
+
+class Normalizer:
+    """A spectrogram normalization of ``[..., F, T]`` batches with encode (call) / decode."""
+
+    @staticmethod
+    def from_stats(stats: Stats) -> "Normalizer": ...
+    @staticmethod
+    def for_validation_fold(stats: Stats, valid_fold: int) -> "Normalizer":
+        """``from_stats`` that raises ``LeakageError`` if the stats saw ``valid_fold``."""
+    @staticmethod
+    def per_instance(eps: float = 1e-5) -> "Normalizer": ...
+    @staticmethod
+    def pcen(
+        sample_rate: Optional[int] = None,
+        hop_length: Optional[int] = None,
+        gain: Optional[float] = None,
+        bias: Optional[float] = None,
+        power: Optional[float] = None,
+        time_constant: Optional[float] = None,
+        eps: Optional[float] = None,
+    ) -> "Normalizer":
+        """PCEN of power spectrograms (librosa defaults); not invertible."""
+    @staticmethod
+    def none() -> "Normalizer": ...
+    @property
+    def name(self) -> str: ...
+    @overload
+    def __call__(self, batch: npt.ArrayLike, return_info: Literal[False] = False) -> npt.NDArray[np.float32]: ...
+    @overload
+    def __call__(
+        self, batch: npt.ArrayLike, return_info: Literal[True]
+    ) -> Tuple[npt.NDArray[np.float32], Optional[Dict[str, npt.NDArray[np.float32]]]]: ...
+    def decode(
+        self, batch: npt.ArrayLike, info: Optional[Dict[str, npt.NDArray[np.float32]]] = None
+    ) -> npt.NDArray[np.float32]: ...
+
+def list_clips(root: PathLike, folds: Optional[Sequence[int]] = None) -> List[Tuple[str, int, int, str]]:
+    """``(path, fold, target, category)`` of an ESC-50-layout folder, in CSV order."""
+
+def num_threads() -> int:
+    """Threads the extractor uses in this process."""

@@ -1,0 +1,60 @@
+"""PyTorch glue: a ``Dataset`` of normalized spectrograms (needs ``torch``).
+
+Every sample is one call into the Rust front end (``FeatureExtractor.extract_file``,
+GIL released) and one into the normalizer; this module only wraps the results in
+tensors. It works in ``DataLoader`` worker processes (fork, spawn or forkserver).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.utils.data
+
+from ._specnorm import FeatureExtractor, Normalizer, list_clips
+
+__all__ = ["Dataset"]
+
+
+class Dataset(torch.utils.data.Dataset):
+    """Normalized ``[1, F, T]`` float32 tensors and integer labels from an ESC-50-layout
+    folder (``meta/esc50.csv``, ``audio/``).
+
+    Args:
+        root: dataset folder.
+        folds: the folds to serve (e.g. all but the validation fold); ``None`` = all.
+        normalizer: applied to each ``[1, F, T]`` spectrogram; ``None`` = raw dB.
+        extractor: the front end; by default ``FeatureExtractor(**feature_config)``.
+        **feature_config: keys of ``FeatureExtractor.config`` (when ``extractor`` is None).
+    """
+
+    def __init__(
+        self,
+        root: Union[str, "os.PathLike[str]"],
+        folds: Optional[Sequence[int]] = None,
+        normalizer: Optional[Normalizer] = None,
+        extractor: Optional[FeatureExtractor] = None,
+        **feature_config: Any,
+    ) -> None:
+        if extractor is not None and feature_config:
+            raise TypeError("pass either extractor= or feature configuration keywords, not both")
+        self.clips = list_clips(root, None if folds is None else list(folds))
+        self.extractor = extractor if extractor is not None else FeatureExtractor(**feature_config)
+        self.normalizer = normalizer
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> Tuple[torch.Tensor, int]:
+        path, _fold, target, _category = self.clips[index]
+        spec = self.extractor.extract_file(path)[None]
+        if self.normalizer is not None:
+            spec = self.normalizer(spec)
+        return torch.from_numpy(spec), target
+
+    @property
+    def targets(self) -> list:
+        """The label of every clip, in order."""
+        return [c[2] for c in self.clips]

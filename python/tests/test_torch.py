@@ -1,0 +1,61 @@
+"""specnorm.torch.Dataset in a DataLoader with 2 worker processes."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not importable in this environment")
+
+import specnorm  # noqa: E402
+import specnorm.torch  # noqa: E402
+
+
+def test_dataset_in_two_worker_dataloader(esc50):
+    fx = specnorm.FeatureExtractor(seconds=1.0)
+    train = [2, 3, 4, 5]
+    acc = specnorm.StatsAccumulator("channel")
+    clips = specnorm.list_clips(esc50, train)
+    acc.update(fx.extract([c[0] for c in clips]))
+    norm = specnorm.Normalizer.from_stats(acc.finalize())
+    # the parent uses the thread pool before forking: workers must not inherit a dead pool
+    ds = specnorm.torch.Dataset(esc50, folds=train, normalizer=norm, extractor=fx)
+    assert len(ds) == 12 and ds.targets == [c[2] for c in clips]
+    loader = torch.utils.data.DataLoader(ds, batch_size=4, num_workers=2, shuffle=False)
+    xs, ys = zip(*loader)
+    x, y = torch.cat(xs), torch.cat(ys)
+    assert x.shape == (12, 1, 201, 81) and x.dtype == torch.float32
+    assert y.tolist() == ds.targets
+    expected = norm(fx.extract([c[0] for c in clips])[:, None])
+    np.testing.assert_array_equal(x.numpy(), expected)
+    # per-channel normalized training data: each bin has mean 0, std 1
+    flat = x.numpy().transpose(2, 0, 1, 3).reshape(201, -1)
+    assert np.abs(flat.mean(axis=1)).max() < 1e-4
+    assert np.abs(flat.std(axis=1) - 1).max() < 1e-3
+
+
+def test_workers_can_call_extract_after_parent_used_the_pool(esc50):
+    """fork() after the parent's rayon pool started: each worker builds its own pool."""
+    fx = specnorm.FeatureExtractor(seconds=1.0)
+    paths = [c[0] for c in specnorm.list_clips(esc50)]
+    parent = fx.extract(paths)
+
+    class Batches(torch.utils.data.Dataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return torch.from_numpy(fx.extract(paths[i * 5 : i * 5 + 5]))
+
+    loader = torch.utils.data.DataLoader(Batches(), batch_size=None, num_workers=2, timeout=120)
+    out = torch.cat(list(loader)).numpy()
+    np.testing.assert_array_equal(out, parent)
+
+
+def test_dataset_with_spawned_workers(esc50):
+    """spawn pickles the dataset (extractor config travels, clips are re-read)."""
+    ds = specnorm.torch.Dataset(esc50, folds=[1], seconds=1.0)
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=3, num_workers=2, multiprocessing_context="spawn", timeout=300
+    )
+    (x, y), = list(loader)
+    assert x.shape == (3, 1, 201, 81)
+    np.testing.assert_array_equal(x[:, 0].numpy(), ds.extractor.extract([c[0] for c in ds.clips]))
