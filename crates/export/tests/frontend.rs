@@ -430,7 +430,7 @@ fn infer_runs_waveform_models_on_files() {
         assert_eq!(a.top[0].0, b.top[0].0);
         for ((ca, pa), (cb, pb)) in a.top.iter().zip(&b.top) {
             assert_eq!(ca, cb);
-            assert!((pa - pb).abs() < 1e-5, "{pa} vs {pb}");
+            assert!((pa - pb).abs() < 1e-4, "{pa} vs {pb}");
         }
     }
     // the feature-input entry point refuses a waveform model
