@@ -1,14 +1,12 @@
 """specnorm: correctly normalized spectrograms for PyTorch, from a Rust core.
 
 The front end (:class:`FeatureExtractor`), the exact statistics
-(:class:`StatsAccumulator`, :class:`Stats`, :func:`dataset_stats`) and the
+(:class:`StatsAccumulator`, :class:`Stats`) and the
 normalizers (:class:`Normalizer`) are the Rust crates of the specnorm workspace,
 bound with PyO3; this package adds no computation of its own. Optional parts:
 
 * ``specnorm.torch`` (needs torch): a ``Dataset`` of normalized ``[1, F, T]``
   tensors from an ESC-50-layout folder, for ``DataLoader`` workers.
-* ``specnorm.dask`` (needs dask + distributed): :func:`dataset_stats` as a Dask
-  graph, exact on any number of workers.
 """
 
 from ._specnorm import (
@@ -26,6 +24,7 @@ from ._specnorm import (
     __version__,
     list_clips,
     num_threads,
+    set_num_threads,
 )
 
 __all__ = [
@@ -43,4 +42,5 @@ __all__ = [
     "__version__",
     "list_clips",
     "num_threads",
+    "set_num_threads",
 ]

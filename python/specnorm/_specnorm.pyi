@@ -153,3 +153,6 @@ def list_clips(root: PathLike, folds: Optional[Sequence[int]] = None) -> List[Tu
 
 def num_threads() -> int:
     """Threads the extractor uses in this process."""
+
+def set_num_threads(threads: int) -> None:
+    """Threads the extractor uses in this process (0: ``RAYON_NUM_THREADS`` or all cores)."""

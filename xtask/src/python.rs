@@ -83,31 +83,31 @@ fn pytest(python: &Path, root: &Path, tests: &str) -> Result<()> {
     crate::run(c)
 }
 
-/// pytest in `.venv/`, then the torch tests in `.venv-bench/`.
-pub fn test(root: &Path) -> Result<()> {
-    let wheel = setup(root)?;
-    pytest(&setup::venv(root).join("bin/python"), root, "python/tests")?;
-    let bench = setup::bench_venv(root)?;
-    let bench_venv = bench
+/// `.venv-bench/` (torch, torchaudio) with `wheel` installed: (venv folder, its python).
+fn bench_venv_with(root: &Path, wheel: &Path) -> Result<(PathBuf, PathBuf)> {
+    let py = setup::bench_venv(root)?;
+    let dir = py
         .parent()
         .and_then(Path::parent)
         .context("bench venv layout")?
         .to_path_buf();
-    install_wheel(&bench_venv, &wheel)?;
-    setup::pip(&bench_venv, &[TOOLS[1]])?;
-    pytest(&bench, root, "python/tests/test_torch.py")
+    install_wheel(&dir, wheel)?;
+    Ok((dir, py))
+}
+
+/// pytest in `.venv/`, then the torch tests in `.venv-bench/`.
+pub fn test(root: &Path) -> Result<()> {
+    let wheel = setup(root)?;
+    pytest(&setup::venv(root).join("bin/python"), root, "python/tests")?;
+    let (dir, py) = bench_venv_with(root, &wheel)?;
+    setup::pip(&dir, &[TOOLS[1]])?;
+    pytest(&py, root, "python/tests/test_torch.py")
 }
 
 /// `cargo xtask bench --python`: the package vs torchaudio on the clips in `clip_dir`.
 pub fn bench(root: &Path, clip_dir: &Path) -> Result<()> {
     let wheel = setup(root)?;
-    let py = setup::bench_venv(root)?;
-    let bench_venv = py
-        .parent()
-        .and_then(Path::parent)
-        .context("bench venv layout")?
-        .to_path_buf();
-    install_wheel(&bench_venv, &wheel)?;
+    let (_, py) = bench_venv_with(root, &wheel)?;
     let mut c = Command::new(&py);
     c.arg(root.join("python/bench/bench.py"))
         .arg(clip_dir)
