@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use specnorm_experiment::runner::{run_experiment, ExperimentConfig, Progress};
 use specnorm_experiment::synth::{generate, SynthConfig};
@@ -96,6 +96,7 @@ pub fn run(a: Args) -> Result<()> {
     cfg.label_smoothing = a.label_smoothing;
     cfg.threads = a.threads;
     cfg.skip_bad = a.skip_bad;
+    cfg.export_onnx = !a.no_export;
     if a.cv {
         let ds = specnorm_folds::Dataset::open(&data)?;
         cfg.valid_folds = ds.folds();
@@ -185,18 +186,19 @@ pub fn run(a: Args) -> Result<()> {
             println!("  {}", b.error);
         }
     }
-    if !a.no_export {
-        let onnx_dir = a.out.join("onnx");
-        for (setting, (best, ckpt)) in &outcome.best {
-            let Some(ckpt) = ckpt else { continue };
-            let out = onnx_dir.join(format!("{setting}.onnx"));
-            match crate::export::export_checkpoint(ckpt, &out) {
-                Ok(line) => println!(
-                    "exported best {setting} run {} (accuracy {:.3}): {line}",
-                    best.key, best.final_accuracy
-                ),
-                Err(e) => println!("not exported: {setting}: {e:#}"),
-            }
+    for e in &outcome.exports {
+        match (&e.onnx, &e.error) {
+            (Some(p), _) => println!(
+                "exported best {} run {}: {}",
+                e.setting,
+                e.run,
+                a.out.join(p).display()
+            ),
+            (None, err) => println!(
+                "not exported: {}: {}",
+                e.setting,
+                err.as_deref().unwrap_or("?")
+            ),
         }
     }
     println!(
@@ -206,6 +208,16 @@ pub fn run(a: Args) -> Result<()> {
     );
     if let Ok(md) = std::fs::read_to_string(&outcome.results_md) {
         println!("\n{md}");
+    }
+    let failed: Vec<&str> = outcome
+        .failed_exports()
+        .map(|e| e.setting.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "ONNX export failed for {} (see above; --no-export skips the export)",
+            failed.join(", ")
+        );
     }
     Ok(())
 }

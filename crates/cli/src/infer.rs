@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use specnorm_infer::Classifier;
+use specnorm_infer::{Classifier, ModelInput};
 
 /// Arguments of `specnorm infer`.
 #[derive(clap::Args, Debug)]
@@ -59,6 +59,23 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 pub fn run(a: Args) -> Result<()> {
     let clf = Classifier::load(&a.model)?.with_top_k(a.top_k.max(1));
+    let kind = match clf.input_kind() {
+        ModelInput::Spectrogram => "feature-input model (front end: specnorm-features)".to_string(),
+        ModelInput::Waveform { stft } => format!(
+            "waveform-input model (front end inside ONNX Runtime, {} STFT; decoding and \
+             resampling to {} Hz here)",
+            stft.as_str(),
+            clf.sample_rate()
+        ),
+    };
+    eprintln!(
+        "loaded {}: {} {}, {} classes, {} normalization",
+        a.model.display(),
+        clf.model_kind(),
+        kind,
+        clf.class_names().len(),
+        clf.metadata().normalization.kind()
+    );
     let mut files = Vec::new();
     for p in &a.inputs {
         collect(p, &mut files)?;

@@ -5,7 +5,8 @@
 //! * [`settings`] names the compared normalizations (`none`, `waveform`,
 //!   `global`, `channel`, `instance`, `pcen`).
 //! * `runner` (feature `train`, needs libtorch) trains every
-//!   setting × fold × seed, resumably, and writes checkpoints.
+//!   setting × fold × seed, resumably, and writes checkpoints; `export`
+//!   (feature `train`) turns each setting's best run into an ONNX file.
 //! * [`report`] turns finished runs into `results.json`, `results.md` (mean ±
 //!   std, 95 % CI, paired t-tests with a verdict) and PNG plots, using the
 //!   statistics in [`significance`].
@@ -24,6 +25,8 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(feature = "train")]
+pub mod export;
 pub mod report;
 pub mod results;
 #[cfg(feature = "train")]

@@ -7,6 +7,7 @@
 //! runs/<setting>_f<fold>_s<seed>.json          one finished run (atomic write)
 //! checkpoints/<setting>_f<fold>_s<seed>.safetensors   its final weights + metadata
 //! best_runs.json               best run per setting (for ONNX export)
+//! onnx/<setting>.onnx, exports.json   the best run of each setting exported (see crate::export)
 //! results.json, results.md, *.png, spectrograms/*.png   the report
 //! ```
 //!
@@ -37,8 +38,9 @@ use std::time::Instant;
 
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
+use specnorm_contract::CheckpointMeta;
 use specnorm_features::{FeatureConfig, FeatureError, FeatureExtractor};
-use specnorm_norm::Normalizer;
+use specnorm_norm::NormSpec;
 use specnorm_train::{InMemoryData, Model, ModelKind, ModelSpec, TrainConfig, TrainError};
 
 use crate::report::{self, BestRun, ReportError, ResultsDoc};
@@ -89,13 +91,17 @@ pub struct ExperimentConfig {
     /// dataset fingerprint), so runs on different clip sets never mix.
     #[serde(default)]
     pub skip_bad: bool,
+    /// Export the best run of each setting to `onnx/<setting>.onnx` (needs
+    /// `save_checkpoints`); outcomes in [`ExperimentOutcome::exports`].
+    #[serde(default)]
+    pub export_onnx: bool,
 }
 
 impl ExperimentConfig {
     /// The blog's setup: all six settings, 5 seeds, validation fold 1,
     /// xresnet18, 20 epochs at lr 2e-3, batch size 64, no mixup, no label
     /// smoothing, default features (16 kHz, 5 s, STFT 400/200, dB),
-    /// checkpoints on, device `auto`.
+    /// checkpoints and ONNX export on, device `auto`.
     pub fn new(data_root: impl Into<PathBuf>, out_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_root: data_root.into(),
@@ -114,6 +120,7 @@ impl ExperimentConfig {
             threads: None,
             save_checkpoints: true,
             skip_bad: false,
+            export_onnx: true,
         }
     }
 }
@@ -307,6 +314,16 @@ pub struct ExperimentOutcome {
     /// Clips left out because they are missing or cannot be decoded (only
     /// with [`ExperimentConfig::skip_bad`]; otherwise they are an error).
     pub skipped_clips: Vec<BadClip>,
+    /// ONNX export of each setting's best run (empty without
+    /// [`ExperimentConfig::export_onnx`]).
+    pub exports: Vec<crate::export::ExportRecord>,
+}
+
+impl ExperimentOutcome {
+    /// The exports that failed (a caller that asked for ONNX files should fail).
+    pub fn failed_exports(&self) -> impl Iterator<Item = &crate::export::ExportRecord> {
+        self.exports.iter().filter(|e| e.onnx.is_none())
+    }
 }
 
 /// One clip of the dataset.
@@ -541,13 +558,13 @@ fn build_data(
     feats: &FeatureSet,
     idx: &[usize],
     index: &DataIndex,
-    norm: &Normalizer,
+    norm: &NormSpec,
 ) -> Result<InMemoryData, ExperimentError> {
     let (f, t) = feats.first().map_or((0, 0), |a| a.dim());
     let mut x = Vec::with_capacity(idx.len() * f * t);
     let mut y = Vec::with_capacity(idx.len());
     for &i in idx {
-        let a = settings::apply(norm, &feats[i])?;
+        let a = settings::apply(&norm.normalizer, &feats[i])?;
         if a.dim() != (f, t) {
             return Err(ExperimentError::Dataset {
                 root: index.clips[i].path.clone(),
@@ -726,7 +743,7 @@ pub fn run_experiment(
     let dataset_name = cfg.data_root.display().to_string();
     let (mut trained, mut skipped) = (0usize, 0usize);
     let mut records: Vec<RunRecord> = Vec::with_capacity(total);
-    let mut cache: Option<(String, u32, InMemoryData, InMemoryData, Normalizer)> = None;
+    let mut cache: Option<(String, u32, InMemoryData, InMemoryData, NormSpec)> = None;
     for (i, job) in jobs.into_iter().enumerate() {
         if let Some(r) = job.done {
             progress(Progress::RunSkipped {
@@ -758,7 +775,7 @@ pub fn run_experiment(
                 .filter(|f| *f != job.fold)
                 .collect();
             let train_refs: Vec<&Array2<f32>> = train_idx.iter().map(|&k| &feats[k]).collect();
-            let (norm, _) = settings::fit_normalizer(
+            let (norm, stats) = settings::fit_normalizer(
                 &job.setting,
                 &train_refs,
                 &train_folds,
@@ -766,6 +783,10 @@ pub fn run_experiment(
                 &dataset_name,
                 &variant.feature_config(&cfg.features),
             )?;
+            let norm = NormSpec {
+                normalizer: norm,
+                provenance: stats.map(|s| s.provenance),
+            };
             let train = build_data(feats, &train_idx, &index, &norm)?;
             let valid = build_data(feats, &valid_idx, &index, &norm)?;
             cache = Some((job.setting.name.to_string(), job.fold, train, valid, norm));
@@ -824,31 +845,17 @@ pub fn run_experiment(
         })?;
         let checkpoint = if cfg.save_checkpoints {
             let rel = format!("checkpoints/{}.safetensors", job.key);
-            let mut meta = BTreeMap::new();
-            let feat_cfg = variant.feature_config(&cfg.features);
-            meta.insert("specnorm.setting".to_string(), job.setting.name.to_string());
-            meta.insert(
-                "specnorm.normalizer".to_string(),
-                settings::normalizer_json(norm).to_string(),
-            );
-            meta.insert(
-                "specnorm.features".to_string(),
-                serde_json::to_string(&feat_cfg).unwrap_or_default(),
-            );
-            meta.insert(
-                "specnorm.classes".to_string(),
-                serde_json::to_string(&index.classes).unwrap_or_default(),
-            );
-            meta.insert("specnorm.valid_fold".to_string(), job.fold.to_string());
-            meta.insert("specnorm.seed".to_string(), job.seed.to_string());
-            meta.insert("specnorm.config_hash".to_string(), config_hash.clone());
-            if let Some(last) = epochs.last() {
-                meta.insert(
-                    "specnorm.final_accuracy".to_string(),
-                    last.accuracy.to_string(),
-                );
-            }
-            model.save(&out.join(&rel), &meta).map_err(terr)?;
+            let meta = CheckpointMeta {
+                setting: job.setting.name.to_string(),
+                normalization: norm.clone(),
+                features: variant.feature_config(&cfg.features),
+                classes: index.classes.clone(),
+                valid_fold: Some(job.fold),
+                seed: Some(job.seed),
+                config_hash: Some(config_hash.clone()),
+                final_accuracy: epochs.last().map(|m| m.accuracy),
+            };
+            model.save(&out.join(&rel), &meta.to_map()).map_err(terr)?;
             Some(rel)
         } else {
             None
@@ -912,7 +919,14 @@ pub fn run_experiment(
     }
     let best_json: BTreeMap<&String, &BestRun> = best.iter().map(|(k, (b, _))| (k, b)).collect();
     write_json(&out.join("best_runs.json"), &best_json)?;
+    let exports = if cfg.export_onnx {
+        progress(Progress::Stage("exporting ONNX"));
+        crate::export::export_best_runs(out, &best)?
+    } else {
+        Vec::new()
+    };
     Ok(ExperimentOutcome {
+        exports,
         results,
         trained,
         skipped,

@@ -261,41 +261,6 @@ pub fn fit_normalizer(
     }
 }
 
-/// A JSON description of a normalizer, tagged like the exporter's
-/// `ExportNorm` (`{"kind":"global","mean":..,"std":..}`,
-/// `{"kind":"per_channel","mean":[..],"std":[..]}`,
-/// `{"kind":"per_instance","eps":..}`, `{"kind":"none"}`,
-/// `{"kind":"pcen",..}`). Stored in checkpoint metadata.
-pub fn normalizer_json(n: &Normalizer) -> serde_json::Value {
-    use serde_json::json;
-    match n {
-        Normalizer::None => json!({"kind": "none"}),
-        Normalizer::Global { mean, std } => json!({"kind": "global", "mean": mean, "std": std}),
-        Normalizer::PerChannel { mean, std } => {
-            json!({"kind": "per_channel", "mean": mean, "std": std})
-        }
-        Normalizer::PerInstance { eps } => {
-            json!({"kind": "per_instance", "eps": eps, "formula": "(x - mean) / sqrt(var + eps)"})
-        }
-        Normalizer::Fixed { mean, std } => json!({
-            "kind": "fixed",
-            "shape": mean.shape(),
-            "mean": mean.iter().collect::<Vec<_>>(),
-            "std": std.iter().collect::<Vec<_>>(),
-        }),
-        Normalizer::Pcen(c) => json!({
-            "kind": "pcen",
-            "sample_rate": c.sample_rate,
-            "hop_length": c.hop_length,
-            "gain": c.gain,
-            "bias": c.bias,
-            "power": c.power,
-            "time_constant": c.time_constant,
-            "eps": c.eps,
-        }),
-    }
-}
-
 /// Applies `norm` to one `[F, T]` spectrogram (a copy is returned; the input
 /// stays untouched so every setting starts from the same features).
 pub fn apply(norm: &Normalizer, x: &Array2<f32>) -> Result<Array2<f32>, SettingsError> {
@@ -396,8 +361,9 @@ mod tests {
         let y = apply(&n, &clips()[0]).unwrap();
         assert!(y.mean().unwrap().abs() < 1e-5);
         let (p, _) = fit_normalizer(&by_name("pcen").unwrap(), &[], &[], 1, "t", &cfg).unwrap();
-        assert_eq!(normalizer_json(&p)["hop_length"], 200);
-        assert_eq!(normalizer_json(&p)["sample_rate"], 16000);
-        assert_eq!(normalizer_json(&Normalizer::None)["kind"], "none");
+        let json = |n: &Normalizer| serde_json::to_value(specnorm_norm::NormSpec::from(n.clone()));
+        assert_eq!(json(&p).unwrap()["hop_length"], 200);
+        assert_eq!(json(&p).unwrap()["sample_rate"], 16000);
+        assert_eq!(json(&Normalizer::None).unwrap()["kind"], "none");
     }
 }

@@ -85,6 +85,9 @@ fn tiny_experiment_runs_and_resumes() {
         "channel_stats.png",
         "spectrograms/waveform_before.png",
         "spectrograms/channel_after.png",
+        "onnx/waveform.onnx",
+        "onnx/channel.onnx",
+        "exports.json",
     ] {
         assert!(out.join(f).is_file(), "missing {f}");
     }
@@ -103,6 +106,10 @@ fn tiny_experiment_runs_and_resumes() {
             .all(|e| e.train_loss.is_finite() && e.valid_loss.is_finite()));
     }
     assert_eq!(outcome.best.len(), 2);
+    // The library exports the best run of each setting and says so in the report.
+    assert_eq!(outcome.exports.len(), 2);
+    assert_eq!(outcome.failed_exports().count(), 0);
+    assert!(md.contains("## ONNX export"), "{md}");
     let (best, path) = &outcome.best["channel"];
     assert_eq!(best.key, "channel_f1_s0");
     assert!(path.as_ref().unwrap().is_file());
@@ -112,6 +119,8 @@ fn tiny_experiment_runs_and_resumes() {
     let norm: serde_json::Value = serde_json::from_str(&meta["specnorm.normalizer"]).unwrap();
     assert_eq!(norm["kind"], "per_channel");
     assert_eq!(norm["mean"].as_array().unwrap().len(), 201);
+    // The statistics' provenance travels with the normalization: training folds only.
+    assert_eq!(norm["provenance"]["folds"], serde_json::json!([2, 3, 4, 5]));
     assert_eq!(
         meta["specnorm.classes"],
         r#"["steady_tone","chirp_up","chirp_down"]"#

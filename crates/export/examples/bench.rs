@@ -19,9 +19,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use specnorm_export::{export_model, ExportMeta, ExportNorm};
+use specnorm_export::{export_model, ModelInput, ModelMetadata};
 use specnorm_features::{FeatureConfig, FeatureExtractor};
 use specnorm_infer::Classifier;
+use specnorm_norm::{NormSpec, Normalizer};
 use specnorm_train::{Model, ModelKind, ModelSpec};
 use tch::{Device, Tensor};
 
@@ -87,13 +88,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Device::Cpu,
         1,
     )?;
-    let meta = ExportMeta {
-        class_names: (0..CLASSES).map(|i| format!("c{i}")).collect(),
-        sample_rate: cfg.sample_rate,
-        n_freq: 201,
-        feature_config_json: serde_json::to_string(&cfg)?,
-        norm: ExportNorm::Global { mean, std },
-    };
+    let meta = ModelMetadata::new(
+        (0..CLASSES).map(|i| format!("c{i}")).collect(),
+        cfg.clone(),
+        NormSpec::from(Normalizer::Global { mean, std }),
+        kind.as_str(),
+        ModelInput::Spectrogram,
+    )?;
     let onnx = dir.path().join("model.onnx");
     export_model(&model, &meta, &onnx)?;
     let clf = Classifier::load(&onnx)?;

@@ -15,7 +15,8 @@ use std::path::PathBuf;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use specnorm_export::{export_model, ExportMeta, ExportNorm};
+use specnorm_export::{export_model, ModelInput, ModelMetadata};
+use specnorm_norm::{NormSpec, Normalizer};
 use specnorm_train::{Model, ModelKind, ModelSpec};
 use tch::{Device, Tensor};
 
@@ -34,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = ChaCha8Rng::seed_from_u64(42);
     let mean: Vec<f32> = (0..F).map(|f| -55.0 + 0.05 * f as f32).collect();
     let std: Vec<f32> = (0..F).map(|f| 18.0 - 0.01 * f as f32).collect();
-    let norm = ExportNorm::PerChannel {
+    let norm = Normalizer::PerChannel {
         mean: mean.clone(),
         std: std.clone(),
     };
@@ -76,13 +77,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let _ = model.forward_t(&((b - &m_t) / &s_t), true);
             }
         });
-        let meta = ExportMeta {
-            class_names: (0..CLASSES).map(|i| format!("class{i}")).collect(),
-            sample_rate: 16000,
-            n_freq: F as usize,
-            feature_config_json: r#"{"sample_rate":16000,"n_fft":400,"hop_length":200}"#.into(),
-            norm: norm.clone(),
-        };
+        let meta = ModelMetadata::new(
+            (0..CLASSES).map(|i| format!("class{i}")).collect(),
+            specnorm_features::FeatureConfig::default(),
+            NormSpec::from(norm.clone()),
+            kind.as_str(),
+            ModelInput::Spectrogram,
+        )?;
         let path = dir.join(format!("{}.onnx", kind.as_str()));
         export_model(&model, &meta, &path)?;
         let logits = tch::no_grad(|| model.forward_t(&((&xt - &m_t) / &s_t), false));

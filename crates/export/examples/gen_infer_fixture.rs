@@ -21,8 +21,9 @@ use prost::Message;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use specnorm_export::onnx::{tensor_shape_proto::dimension::Value as Dim, type_proto};
-use specnorm_export::{assemble_model, to_onnx_bytes, write_atomic, ExportMeta, ExportNorm};
+use specnorm_export::{assemble_model, to_onnx_bytes, write_atomic, ModelInput, ModelMetadata};
 use specnorm_features::FeatureConfig;
+use specnorm_norm::{NormSpec, Normalizer};
 use specnorm_train::{Model, ModelKind, ModelSpec};
 use tch::{Device, Tensor};
 
@@ -46,13 +47,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir)?;
     let cfg_json = serde_json::to_string(&FeatureConfig::default())?;
     let (mean, std) = (-45.0f32, 17.0f32);
-    let meta = ExportMeta {
-        class_names: vec!["dog".into(), "rain".into(), "siren".into()],
-        sample_rate: 16000,
-        n_freq: F,
-        feature_config_json: cfg_json.clone(),
-        norm: ExportNorm::Global { mean, std },
-    };
+    let meta = ModelMetadata::new(
+        vec!["dog".into(), "rain".into(), "siren".into()],
+        FeatureConfig::default(),
+        NormSpec::from(Normalizer::Global { mean, std }),
+        "small",
+        ModelInput::Spectrogram,
+    )?;
+    assert_eq!(meta.n_freq, F);
 
     let spec = ModelSpec {
         kind: ModelKind::Small,
@@ -98,8 +100,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Tiny model: GlobalAveragePool -> Flatten -> Gemm(1 -> 3).
-    let tiny = |meta: &ExportMeta| {
-        assemble_model(meta, "tiny", |g, x| {
+    let tiny = |meta: &ModelMetadata| {
+        let mut meta = meta.clone();
+        meta.model_kind = "tiny".into();
+        assemble_model(&meta, |g, x| {
             let p = g.global_average_pool(x, "pooled");
             let f = g.flatten(&p, 1, "flat");
             let w = g.initializer_f32("fc.weight", &[3, 1], &[1.0, -1.0, 0.5])?;

@@ -121,6 +121,41 @@ pub fn attr_float(name: &str, v: f32) -> AttributeProto {
     }
 }
 
+/// A `STRING` attribute.
+pub fn attr_string(name: &str, v: &str) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.to_string()),
+        r#type: Some(AttributeType::String as i32),
+        s: Some(v.as_bytes().to_vec()),
+        ..Default::default()
+    }
+}
+
+/// A `GRAPH` attribute (the body of `Scan`, `Loop`, `If`).
+pub fn attr_graph(name: &str, g: GraphProto) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.to_string()),
+        r#type: Some(AttributeType::Graph as i32),
+        g: Some(Box::new(g)),
+        ..Default::default()
+    }
+}
+
+/// A `TENSOR` attribute holding one float (e.g. the `value` of `ConstantOfShape`).
+pub fn attr_scalar_tensor(name: &str, v: f32) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.to_string()),
+        r#type: Some(AttributeType::Tensor as i32),
+        t: Some(TensorProto {
+            dims: vec![1],
+            data_type: Some(DataType::Float as i32),
+            raw_data: Some(v.to_le_bytes().to_vec()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// Checks that `data.len()` is the product of `dims` (all non-negative).
 fn check_len(name: &str, dims: &[i64], len: usize) -> Result<(), ExportError> {
     let mut n: usize = 1;
@@ -197,6 +232,18 @@ impl GraphBuilder {
         Ok(self.push_initializer(name, dims, DataType::Float, raw))
     }
 
+    /// Adds a float64 initializer with shape `dims`; returns its unique name.
+    pub fn initializer_f64(
+        &mut self,
+        name: &str,
+        dims: &[i64],
+        data: &[f64],
+    ) -> Result<String, ExportError> {
+        check_len(name, dims, data.len())?;
+        let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        Ok(self.push_initializer(name, dims, DataType::Double, raw))
+    }
+
     /// Adds an int64 initializer with shape `dims`; returns its unique name.
     pub fn initializer_i64(
         &mut self,
@@ -223,10 +270,23 @@ impl GraphBuilder {
     }
 
     fn push_node(&mut self, op: &str, inputs: &[&str], output: &str, attrs: Vec<AttributeProto>) {
-        let node_name = self.unique(&format!("{output}__{op}"));
+        self.push_node_multi(op, inputs, &[output], attrs);
+    }
+
+    /// Adds a node with several outputs, whose names the caller reserved with
+    /// [`GraphBuilder::unique`].
+    pub fn push_node_multi(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        outputs: &[&str],
+        attrs: Vec<AttributeProto>,
+    ) {
+        let first = outputs.first().copied().unwrap_or("v");
+        let node_name = self.unique(&format!("{first}__{op}"));
         self.nodes.push(NodeProto {
             input: inputs.iter().map(|s| (*s).to_string()).collect(),
-            output: vec![output.to_string()],
+            output: outputs.iter().map(|s| (*s).to_string()).collect(),
             name: Some(node_name),
             op_type: Some(op.to_string()),
             attribute: attrs,
@@ -365,6 +425,21 @@ impl GraphBuilder {
             attr_int("transB", 1),
         ];
         self.node("Gemm", &[x, w, b], &format!("{x}_gemm"), attrs)
+    }
+
+    /// Element-wise `Mul` (with broadcasting).
+    pub fn mul(&mut self, a: &str, b: &str, out_hint: &str) -> String {
+        self.node("Mul", &[a, b], out_hint, Vec::new())
+    }
+
+    /// A float scalar constant (an initializer of shape `[]`).
+    pub fn scalar_f32(&mut self, name: &str, v: f32) -> Result<String, ExportError> {
+        self.initializer_f32(name, &[], &[v])
+    }
+
+    /// An int64 vector constant (shape `[len]`), e.g. axes or a shape.
+    pub fn ints(&mut self, name: &str, v: &[i64]) -> Result<String, ExportError> {
+        self.initializer_i64(name, &[v.len() as i64], v)
     }
 
     /// `InstanceNormalization` with per-channel `scale` and `bias` initializers.

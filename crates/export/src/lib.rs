@@ -5,21 +5,26 @@
 //! 17, no external data) whose input `spectrogram` is the dB spectrogram
 //! `[N, 1, F, T]` (N and T symbolic, F fixed) and whose output `logits` is
 //! `[N, n_classes]`. Batch norms are folded into the convolutions (in f64).
-//! The model's metadata properties carry everything an inference front end
-//! needs: class names, sample rate, the feature configuration, the
-//! normalization, the model kind and the specnorm version (keys in
-//! [`meta_keys`]).
+//! The model's metadata properties are a [`ModelMetadata`] (the contract
+//! shared with `specnorm-infer`, keys in [`specnorm_contract::keys`]): class
+//! names, sample rate, the feature configuration, the normalization
+//! ([`specnorm_norm::NormSpec`]), the model kind and the specnorm version.
+//!
+//! [`export_checkpoint`] does the whole job for a checkpoint written by
+//! `specnorm experiment` (its [`specnorm_contract::CheckpointMeta`] says what
+//! to put in the graph).
 //!
 //! The protobuf messages are hand-derived from `onnx.proto` ([`onnx`]), so
 //! neither protoc nor Python is needed at build or run time.
 //!
 //! ```
-//! use specnorm_export::{graph::{GraphBuilder, TensorShape}, ExportNorm};
+//! use specnorm_export::{graph::{GraphBuilder, TensorShape}, append_normalization};
+//! use specnorm_norm::Normalizer;
 //! // The normalization prelude on its own: (x - mean) / std per frequency bin.
-//! let norm = ExportNorm::PerChannel { mean: vec![-40.0, -50.0], std: vec![10.0, 12.0] };
+//! let norm = Normalizer::PerChannel { mean: vec![-40.0, -50.0], std: vec![10.0, 12.0] };
 //! let mut g = GraphBuilder::new("prelude");
 //! let x = g.input_f32("spectrogram", TensorShape::named(&[None, Some(1), Some(2), None], &["N", "", "", "T"]));
-//! let y = norm.append(&mut g, &x, 2).unwrap();
+//! let y = append_normalization(&mut g, &norm, &x, 2).unwrap();
 //! let graph = g.finish();
 //! let ops: Vec<_> = graph.node.iter().map(|n| n.op_type.clone().unwrap()).collect();
 //! assert_eq!(ops, ["Sub", "Div"]);
@@ -28,46 +33,30 @@
 //! ```
 #![deny(missing_docs)]
 
+mod checkpoint;
+mod convert;
+pub mod frontend;
 pub mod graph;
 mod norm;
 pub mod onnx;
+mod pcen;
 
 use std::path::Path;
 
 use prost::Message;
-use serde::{Deserialize, Serialize};
 
-pub use norm::ExportNorm;
+pub use checkpoint::{export_checkpoint, ExportOptions, ExportSummary};
+pub use norm::append_normalization;
+pub use specnorm_contract::{ModelInput, ModelMetadata, StftImpl};
 
 use graph::{GraphBuilder, TensorShape};
 use onnx::{ModelProto, OperatorSetIdProto, StringStringEntryProto};
+use specnorm_contract::keys::graph::{LOGITS_OUTPUT, SPECTROGRAM_INPUT, WAVEFORM_INPUT};
 
 /// ONNX IR version written by the exporter.
 pub const IR_VERSION: i64 = 8;
 /// ONNX default-domain opset written by the exporter.
 pub const OPSET: i64 = 17;
-/// Name of the graph input (`[N, 1, F, T]` dB spectrogram, float32).
-pub const INPUT_NAME: &str = "spectrogram";
-/// Name of the graph output (`[N, n_classes]` logits, float32).
-pub const OUTPUT_NAME: &str = "logits";
-
-/// Keys of the `metadata_props` the exporter writes (all values are strings).
-pub mod meta_keys {
-    /// JSON array of class names, in logit order.
-    pub const CLASS_NAMES: &str = "class_names";
-    /// Sample rate in Hz (decimal integer) the features are computed at.
-    pub const SAMPLE_RATE: &str = "sample_rate";
-    /// Feature configuration JSON (`specnorm_features::FeatureConfig`).
-    pub const FEATURE_CONFIG: &str = "feature_config";
-    /// Number of frequency bins F of the input (decimal integer).
-    pub const N_FREQ: &str = "n_freq";
-    /// Normalization JSON ([`ExportNorm`](crate::ExportNorm)); already applied inside the graph.
-    pub const NORMALIZATION: &str = "normalization";
-    /// Model kind (for example `xresnet18` or `small_cnn`).
-    pub const MODEL_KIND: &str = "model_kind";
-    /// Version of specnorm that wrote the file.
-    pub const SPECNORM_VERSION: &str = "specnorm_version";
-}
 
 /// Errors from building or writing an ONNX model.
 #[derive(Debug, thiserror::Error)]
@@ -82,10 +71,29 @@ pub enum ExportError {
     },
     /// The normalization statistics are unusable.
     #[error("invalid normalization: {0}")]
-    Norm(String),
-    /// The metadata is inconsistent (class count, feature config JSON, ...).
+    Norm(#[from] specnorm_norm::NormError),
+    /// The metadata is inconsistent (class count, model kind, ...).
     #[error("invalid export metadata: {0}")]
     Meta(String),
+    /// The metadata breaks the contract (see [`specnorm_contract::ModelMetadata::validate`]).
+    #[error(transparent)]
+    Contract(#[from] specnorm_contract::ContractError),
+    /// The checkpoint could not be loaded.
+    #[error("loading checkpoint {path}: {source}")]
+    Checkpoint {
+        /// The checkpoint file.
+        path: String,
+        /// The loader's error.
+        source: specnorm_train::TrainError,
+    },
+    /// The checkpoint's metadata is missing or invalid.
+    #[error("checkpoint {path}: {source}")]
+    CheckpointMeta {
+        /// The checkpoint file.
+        path: String,
+        /// What is wrong.
+        source: specnorm_contract::ContractError,
+    },
     /// The model contains something the exporter cannot express.
     #[error("unsupported model: {0}")]
     Unsupported(String),
@@ -107,95 +115,32 @@ pub enum ExportError {
     },
 }
 
-/// Everything besides the network that goes into the exported file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExportMeta {
-    /// Class names in logit order; the count must equal the model's outputs.
-    pub class_names: Vec<String>,
-    /// Sample rate (Hz) the features are computed at.
-    pub sample_rate: u32,
-    /// Number of frequency bins F of the spectrogram input.
-    pub n_freq: usize,
-    /// The feature configuration as JSON (must parse as a JSON object);
-    /// stored verbatim.
-    pub feature_config_json: String,
-    /// The normalization the model was trained with.
-    pub norm: ExportNorm,
-}
-
-impl ExportMeta {
-    fn validate(&self) -> Result<(), ExportError> {
-        if self.class_names.is_empty() {
-            return Err(ExportError::Meta("no class names".into()));
-        }
-        if self.n_freq == 0 {
-            return Err(ExportError::Meta("n_freq is 0".into()));
-        }
-        if self.sample_rate == 0 {
-            return Err(ExportError::Meta("sample_rate is 0".into()));
-        }
-        match serde_json::from_str::<serde_json::Value>(&self.feature_config_json) {
-            Ok(serde_json::Value::Object(_)) => {}
-            Ok(_) => {
-                return Err(ExportError::Meta(
-                    "feature_config_json is not a JSON object".into(),
-                ))
-            }
-            Err(e) => {
-                return Err(ExportError::Meta(format!(
-                    "feature_config_json is not valid JSON: {e}"
-                )))
-            }
-        }
-        self.norm.validate(self.n_freq)
-    }
-
-    /// The `metadata_props` key/value pairs for this metadata and `model_kind`.
-    pub fn props(&self, model_kind: &str) -> Result<Vec<(String, String)>, ExportError> {
-        let json = |e: serde_json::Error| ExportError::Meta(e.to_string());
-        Ok(vec![
-            (
-                meta_keys::CLASS_NAMES.into(),
-                serde_json::to_string(&self.class_names).map_err(json)?,
-            ),
-            (meta_keys::SAMPLE_RATE.into(), self.sample_rate.to_string()),
-            (
-                meta_keys::FEATURE_CONFIG.into(),
-                self.feature_config_json.clone(),
-            ),
-            (meta_keys::N_FREQ.into(), self.n_freq.to_string()),
-            (
-                meta_keys::NORMALIZATION.into(),
-                serde_json::to_string(&self.norm).map_err(json)?,
-            ),
-            (meta_keys::MODEL_KIND.into(), model_kind.to_string()),
-            (
-                meta_keys::SPECNORM_VERSION.into(),
-                env!("CARGO_PKG_VERSION").to_string(),
-            ),
-        ])
-    }
-}
-
-/// Wraps a network body into a complete model: input, normalization prelude,
+/// Wraps a network body into a complete model: input (the spectrogram, or the
+/// waveform followed by the front end of [`frontend`]), normalization prelude,
 /// `body`, output and metadata. `body` receives the builder and the
 /// normalized input's name and returns `(logits value, number of classes)`.
-pub fn assemble_model<F>(
-    meta: &ExportMeta,
-    model_kind: &str,
-    body: F,
-) -> Result<ModelProto, ExportError>
+pub fn assemble_model<F>(meta: &ModelMetadata, body: F) -> Result<ModelProto, ExportError>
 where
     F: FnOnce(&mut GraphBuilder, &str) -> Result<(String, usize), ExportError>,
 {
     meta.validate()?;
+    let model_kind = meta.model_kind.as_str();
     let f = i64::try_from(meta.n_freq).map_err(|_| ExportError::Meta("n_freq too large".into()))?;
     let mut g = GraphBuilder::new(&format!("specnorm_{model_kind}"));
-    let x = g.input_f32(
-        INPUT_NAME,
-        TensorShape::named(&[None, Some(1), Some(f), None], &["N", "", "", "T"]),
-    );
-    let x = meta.norm.append(&mut g, &x, meta.n_freq)?;
+    let x = match meta.input {
+        ModelInput::Spectrogram => g.input_f32(
+            SPECTROGRAM_INPUT,
+            TensorShape::named(&[None, Some(1), Some(f), None], &["N", "", "", "T"]),
+        ),
+        ModelInput::Waveform { stft } => {
+            let w = g.input_f32(
+                WAVEFORM_INPUT,
+                TensorShape::named(&[None, None], &["N", "S"]),
+            );
+            frontend::append_front_end(&mut g, &meta.feature_config, stft, &w)?
+        }
+    };
+    let x = append_normalization(&mut g, &meta.normalization.normalizer, &x, meta.n_freq)?;
     let (logits, n_out) = body(&mut g, &x)?;
     if n_out != meta.class_names.len() {
         return Err(ExportError::Meta(format!(
@@ -204,13 +149,21 @@ where
         )));
     }
     let n_out = i64::try_from(n_out).map_err(|_| ExportError::Meta("too many classes".into()))?;
+    let input = match meta.input {
+        ModelInput::Spectrogram => format!("dB spectrogram [N,1,{f},T]"),
+        ModelInput::Waveform { stft } => format!(
+            "mono waveform [N,S] at {} Hz (resample outside), front end in the graph ({} STFT)",
+            meta.sample_rate,
+            stft.as_str()
+        ),
+    };
     g.output_f32(
         &logits,
-        OUTPUT_NAME,
+        LOGITS_OUTPUT,
         TensorShape::named(&[None, Some(n_out)], &["N"]),
     );
     let metadata_props = meta
-        .props(model_kind)?
+        .to_props()
         .into_iter()
         .map(|(k, v)| StringStringEntryProto {
             key: Some(k),
@@ -224,9 +177,9 @@ where
         domain: None,
         model_version: Some(1),
         doc_string: Some(format!(
-            "specnorm {model_kind} audio classifier; input: dB spectrogram [N,1,{f},T], \
+            "specnorm {model_kind} audio classifier; input: {input}, \
              normalization ({}) applied in the graph; output: logits [N,{n_out}]",
-            meta.norm.kind()
+            meta.normalization.kind()
         )),
         graph: Some(g.finish()),
         opset_import: vec![OperatorSetIdProto {
@@ -237,19 +190,26 @@ where
     })
 }
 
-/// Builds the ONNX [`ModelProto`] for `model` with `meta`.
+/// Builds the ONNX [`ModelProto`] for `model` with `meta` (whose `model_kind` must be the
+/// model's).
 pub fn build_model_proto(
     model: &specnorm_train::Model,
-    meta: &ExportMeta,
+    meta: &ModelMetadata,
 ) -> Result<ModelProto, ExportError> {
     let kind = convert::model_kind(model);
-    assemble_model(meta, &kind, |g, x| convert::append_network(g, model, x))
+    if meta.model_kind != kind {
+        return Err(ExportError::Meta(format!(
+            "the metadata says model kind {:?}, the model is {kind:?}",
+            meta.model_kind
+        )));
+    }
+    assemble_model(meta, |g, x| convert::append_network(g, model, x))
 }
 
 /// Serializes `model` with `meta` to ONNX bytes.
 pub fn to_onnx_bytes(
     model: &specnorm_train::Model,
-    meta: &ExportMeta,
+    meta: &ModelMetadata,
 ) -> Result<Vec<u8>, ExportError> {
     Ok(build_model_proto(model, meta)?.encode_to_vec())
 }
@@ -267,11 +227,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
 /// temporary file first, then renamed).
 pub fn export_model(
     model: &specnorm_train::Model,
-    meta: &ExportMeta,
+    meta: &ModelMetadata,
     path: &Path,
 ) -> Result<(), ExportError> {
     let bytes = to_onnx_bytes(model, meta)?;
     write_atomic(path, &bytes)
 }
-
-mod convert;

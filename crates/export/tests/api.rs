@@ -5,7 +5,9 @@ use prost::Message;
 use specnorm_export::onnx::{
     tensor_shape_proto::dimension::Value as Dim, type_proto, ModelProto, ValueInfoProto,
 };
-use specnorm_export::{export_model, to_onnx_bytes, ExportError, ExportMeta, ExportNorm};
+use specnorm_export::{export_model, to_onnx_bytes, ExportError, ModelInput, ModelMetadata};
+use specnorm_features::FeatureConfig;
+use specnorm_norm::{NormSpec, Normalizer};
 use specnorm_train::{Model, ModelKind, ModelSpec};
 use tch::Device;
 
@@ -18,17 +20,18 @@ fn small(n_classes: i64) -> Model {
     Model::new(spec, Device::Cpu, 3).unwrap()
 }
 
-fn meta(n: usize) -> ExportMeta {
-    ExportMeta {
-        class_names: (0..n).map(|i| format!("c{i}")).collect(),
-        sample_rate: 16000,
-        n_freq: 201,
-        feature_config_json: r#"{"n_fft":400}"#.into(),
-        norm: ExportNorm::Global {
+fn meta(n: usize) -> ModelMetadata {
+    ModelMetadata::new(
+        (0..n).map(|i| format!("c{i}")).collect(),
+        FeatureConfig::default(),
+        NormSpec::from(Normalizer::Global {
             mean: -45.0,
             std: 17.0,
-        },
-    }
+        }),
+        "small",
+        ModelInput::Spectrogram,
+    )
+    .unwrap()
 }
 
 fn dims(v: &ValueInfoProto) -> Vec<String> {
@@ -95,11 +98,15 @@ fn export_writes_a_complete_model() {
     assert_eq!(props["class_names"], r#"["c0","c1","c2","c3"]"#);
     assert_eq!(props["sample_rate"], "16000");
     assert_eq!(props["n_freq"], "201");
-    assert_eq!(props["feature_config"], r#"{"n_fft":400}"#);
-    assert_eq!(props["model_kind"], "small");
     assert_eq!(
-        serde_json::from_str::<ExportNorm>(&props["normalization"]).unwrap(),
-        meta(4).norm
+        serde_json::from_str::<FeatureConfig>(&props["feature_config"]).unwrap(),
+        FeatureConfig::default()
+    );
+    assert_eq!(props["model_kind"], "small");
+    assert_eq!(props["input"], "spectrogram");
+    assert_eq!(
+        NormSpec::from_json(&props["normalization"]).unwrap(),
+        meta(4).normalization
     );
     assert_eq!(props["specnorm_version"], env!("CARGO_PKG_VERSION"));
 }
@@ -112,7 +119,9 @@ fn xresnet_graph_has_residual_adds_and_ceil_avgpool() {
         n_classes: 3,
     };
     let model = Model::new(spec, Device::Cpu, 1).unwrap();
-    let m = ModelProto::decode(to_onnx_bytes(&model, &meta(3)).unwrap().as_slice()).unwrap();
+    let mut xmeta = meta(3);
+    xmeta.model_kind = "xresnet18".into();
+    let m = ModelProto::decode(to_onnx_bytes(&model, &xmeta).unwrap().as_slice()).unwrap();
     let g = m.graph.unwrap();
     let count = |op: &str| {
         g.node
@@ -151,25 +160,31 @@ fn errors_are_typed() {
         Err(ExportError::Meta(m)) if m.contains("4 outputs")
     ));
     let mut bad = meta(4);
-    bad.feature_config_json = "not json".into();
+    bad.model_kind = "xresnet18".into();
     assert!(matches!(
         to_onnx_bytes(&model, &bad),
-        Err(ExportError::Meta(_))
+        Err(ExportError::Meta(m)) if m.contains("model kind")
     ));
     let mut bad = meta(4);
-    bad.norm = ExportNorm::PerChannel {
-        mean: vec![0.0; 200],
-        std: vec![1.0; 200],
-    };
+    bad.n_freq = 200;
     assert!(matches!(
         to_onnx_bytes(&model, &bad),
-        Err(ExportError::Norm(_))
+        Err(ExportError::Contract(_))
+    ));
+    let mut bad = meta(4);
+    bad.normalization = NormSpec::from(Normalizer::PerChannel {
+        mean: vec![0.0; 200],
+        std: vec![1.0; 200],
+    });
+    assert!(matches!(
+        to_onnx_bytes(&model, &bad),
+        Err(ExportError::Contract(_))
     ));
     let mut bad = meta(4);
     bad.class_names.clear();
     assert!(matches!(
         to_onnx_bytes(&model, &bad),
-        Err(ExportError::Meta(_))
+        Err(ExportError::Contract(_))
     ));
     // Unwritable destination: the error names the path; nothing is created.
     let dir = tempfile::tempdir().unwrap();
@@ -178,31 +193,56 @@ fn errors_are_typed() {
     assert!(matches!(&err, ExportError::Io { path: p, .. } if p.contains("missing_dir")));
 }
 
-/// The metadata keys are a contract between the exporter and specnorm-infer, which
-/// must not depend on this crate (it would pull in libtorch) and so spells them out
-/// again. This keeps the two lists identical.
+/// `export_checkpoint` reads the checkpoint's contract metadata and writes a model whose
+/// metadata says the same; a checkpoint without it is refused with its path.
 #[test]
-fn metadata_keys_agree_with_infer() {
-    use specnorm_export::meta_keys as e;
-    use specnorm_infer::meta_keys as i;
+fn export_checkpoint_uses_the_contract() {
+    use specnorm_contract::{keys, CheckpointMeta};
+    use specnorm_export::{export_checkpoint, ExportOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let model = small(3);
+    let ck = CheckpointMeta {
+        setting: "channel".into(),
+        normalization: NormSpec::from(Normalizer::PerChannel {
+            mean: vec![-50.0; 201],
+            std: vec![15.0; 201],
+        }),
+        features: FeatureConfig::default(),
+        classes: vec!["a".into(), "b".into(), "c".into()],
+        valid_fold: Some(1),
+        seed: Some(0),
+        config_hash: None,
+        final_accuracy: None,
+    };
+    let ckpt = dir.path().join("c.safetensors");
+    model.save(&ckpt, &ck.to_map()).unwrap();
+    let out = dir.path().join("sub").join("c.onnx");
+    let summary = export_checkpoint(&ckpt, &out, &ExportOptions::default()).unwrap();
+    assert_eq!((summary.n_classes, summary.n_freq), (3, 201));
+    assert_eq!(summary.normalization, "per_channel");
+    let m = ModelProto::decode(std::fs::read(&out).unwrap().as_slice()).unwrap();
+    let props: std::collections::HashMap<_, _> = m
+        .metadata_props
+        .iter()
+        .map(|p| (p.key.clone().unwrap(), p.value.clone().unwrap()))
+        .collect();
+    let back = ModelMetadata::from_props(|k| props.get(k).cloned()).unwrap();
     assert_eq!(
-        [
-            e::CLASS_NAMES,
-            e::SAMPLE_RATE,
-            e::FEATURE_CONFIG,
-            e::N_FREQ,
-            e::NORMALIZATION,
-            e::MODEL_KIND,
-            e::SPECNORM_VERSION
-        ],
-        [
-            i::CLASS_NAMES,
-            i::SAMPLE_RATE,
-            i::FEATURE_CONFIG,
-            i::N_FREQ,
-            i::NORMALIZATION,
-            i::MODEL_KIND,
-            i::SPECNORM_VERSION
-        ]
+        back,
+        ck.model_metadata("small", ModelInput::Spectrogram).unwrap()
+    );
+    // Without the contract metadata the checkpoint cannot be exported.
+    let mut no_norm = ck.to_map();
+    no_norm.remove(keys::checkpoint::NORMALIZER);
+    let bare = dir.path().join("bare.safetensors");
+    model.save(&bare, &no_norm).unwrap();
+    let err = export_checkpoint(&bare, &out, &ExportOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, ExportError::CheckpointMeta { path, .. } if path.contains("bare")),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(keys::checkpoint::NORMALIZER),
+        "{err}"
     );
 }

@@ -5,7 +5,9 @@
 
 use prost::Message;
 use specnorm_export::onnx::{self, ModelProto};
-use specnorm_export::{assemble_model, ExportMeta, ExportNorm};
+use specnorm_export::{assemble_model, ModelInput, ModelMetadata};
+use specnorm_features::FeatureConfig;
+use specnorm_norm::{NormSpec, Normalizer};
 
 const GOLDEN: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -16,20 +18,27 @@ const EXPECTED: &str = concat!(
     "/../../data/fixtures/export/golden_tiny_expected.json"
 );
 
-/// The tiny network of gen_golden.py, built with this crate.
+/// The tiny network of gen_golden.py, built with this crate. Its metadata (n_fft 4, so
+/// F = 3) is the contract's layout, checked in api.rs; the golden file keeps the layout it was
+/// generated with, so the comparison replaces the metadata by the golden one.
 fn rust_golden() -> ModelProto {
-    let meta = ExportMeta {
-        class_names: vec!["a".into(), "b".into()],
-        sample_rate: 16000,
-        n_freq: 3,
-        feature_config_json: r#"{"n_fft":4}"#.into(),
-        norm: ExportNorm::Global {
+    let mut features = FeatureConfig::default();
+    features.spectrogram.stft.n_fft = 4;
+    features.spectrogram.stft.win_length = 4;
+    features.spectrogram.stft.hop_length = 2;
+    let meta = ModelMetadata::new(
+        vec!["a".into(), "b".into()],
+        features,
+        NormSpec::from(Normalizer::Global {
             mean: -40.0,
             std: 10.0,
-        },
-    };
+        }),
+        "golden",
+        ModelInput::Spectrogram,
+    )
+    .unwrap();
     let conv_w: Vec<f32> = (0..18).map(|i| (i as f32 - 8.0) * 0.125).collect();
-    let mut m = assemble_model(&meta, "golden", |g, x| {
+    let mut m = assemble_model(&meta, |g, x| {
         let w = g.initializer_f32("conv.weight", &[2, 1, 3, 3], &conv_w)?;
         let b = g.initializer_f32("conv.bias", &[2], &[0.5, -0.5])?;
         let y = g.conv(x, &w, Some(&b), [3, 3], [1, 1], [1, 1], [1, 1], 1, "conv");
@@ -45,11 +54,18 @@ fn rust_golden() -> ModelProto {
     .unwrap();
     // The version strings are the crate version; the golden file says "golden".
     m.producer_version = Some("golden".into());
-    for p in &mut m.metadata_props {
-        if p.key.as_deref() == Some("specnorm_version") {
-            p.value = Some("golden".into());
-        }
+    let golden = onnx::decode_model(&std::fs::read(GOLDEN).unwrap()).unwrap();
+    let keys = |m: &ModelProto| -> Vec<String> {
+        m.metadata_props
+            .iter()
+            .map(|p| p.key.clone().unwrap())
+            .collect()
+    };
+    // Every key of the golden file is still written.
+    for k in keys(&golden) {
+        assert!(keys(&m).contains(&k), "{k} missing");
     }
+    m.metadata_props = golden.metadata_props;
     m
 }
 

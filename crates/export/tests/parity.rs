@@ -4,9 +4,11 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use specnorm_export::{to_onnx_bytes, ExportMeta, ExportNorm};
+use specnorm_export::{to_onnx_bytes, ModelInput, ModelMetadata};
+use specnorm_features::FeatureConfig;
+use specnorm_norm::{NormSpec, Normalizer};
 use specnorm_train::{Model, ModelKind, ModelSpec};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 const F: usize = 201;
 const T: usize = 401;
@@ -15,29 +17,18 @@ fn uniform(rng: &mut ChaCha8Rng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
     (0..n).map(|_| rng.gen_range(lo..hi)).collect()
 }
 
-/// tch version of the normalization prelude.
-fn normalize(x: &Tensor, norm: &ExportNorm) -> Tensor {
-    match norm {
-        ExportNorm::None => x.shallow_clone(),
-        ExportNorm::Global { mean, std } => (x - f64::from(*mean)) / f64::from(*std),
-        ExportNorm::PerChannel { mean, std } => {
-            let m = Tensor::from_slice(mean).reshape([1, 1, -1, 1]);
-            let s = Tensor::from_slice(std).reshape([1, 1, -1, 1]);
-            (x - m) / s
-        }
-        ExportNorm::PerInstance { eps } => {
-            let m = x.mean_dim(&[1i64, 2, 3][..], true, Kind::Float);
-            let c = x - &m;
-            let v = (&c * &c).mean_dim(&[1i64, 2, 3][..], true, Kind::Float);
-            c / (v + f64::from(*eps)).sqrt()
-        }
-    }
+/// The reference normalization: `specnorm-norm` itself, on the host.
+fn normalize(x: &[f32], shape: [usize; 4], norm: &Normalizer) -> Tensor {
+    let mut a = ndarray::Array4::from_shape_vec(shape, x.to_vec()).unwrap();
+    norm.encode(a.view_mut()).unwrap();
+    let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    Tensor::from_slice(a.as_slice().unwrap()).reshape(dims)
 }
 
 /// A model with non-trivial BN statistics: random affine BN parameters, then
 /// a few train-mode passes on normalized random spectrograms update the
 /// running mean/var.
-fn trained_like(kind: ModelKind, n_classes: i64, norm: &ExportNorm, seed: u64) -> Model {
+fn trained_like(kind: ModelKind, n_classes: i64, norm: &Normalizer, seed: u64) -> Model {
     let spec = ModelSpec {
         kind,
         in_channels: 1,
@@ -65,22 +56,22 @@ fn trained_like(kind: ModelKind, n_classes: i64, norm: &ExportNorm, seed: u64) -
             }
         }
         for _ in 0..3 {
-            let x = Tensor::from_slice(&uniform(&mut rng, 4 * F * 64, -100.0, 0.0))
-                .reshape([4, 1, F as i64, 64]);
-            let _ = model.forward_t(&normalize(&x, norm), true);
+            let x = uniform(&mut rng, 4 * F * 64, -100.0, 0.0);
+            let _ = model.forward_t(&normalize(&x, [4, 1, F, 64], norm), true);
         }
     });
     model
 }
 
-fn meta(n_classes: usize, norm: ExportNorm) -> ExportMeta {
-    ExportMeta {
-        class_names: (0..n_classes).map(|i| format!("class{i}")).collect(),
-        sample_rate: 16000,
-        n_freq: F,
-        feature_config_json: r#"{"sample_rate":16000,"n_fft":400,"hop_length":200}"#.into(),
-        norm,
-    }
+fn meta(n_classes: usize, norm: Normalizer, kind: ModelKind) -> ModelMetadata {
+    ModelMetadata::new(
+        (0..n_classes).map(|i| format!("class{i}")).collect(),
+        FeatureConfig::default(),
+        NormSpec::from(norm),
+        kind.as_str(),
+        ModelInput::Spectrogram,
+    )
+    .unwrap()
 }
 
 fn argmax(v: &[f32]) -> usize {
@@ -95,15 +86,15 @@ fn argmax(v: &[f32]) -> usize {
 
 /// Exports, runs both sides on the same random input and returns the max abs
 /// logit difference (asserting identical argmax per row).
-fn parity(kind: ModelKind, norm: ExportNorm, n: usize, seed: u64) -> f32 {
+fn parity(kind: ModelKind, norm: Normalizer, n: usize, seed: u64) -> f32 {
     let n_classes = 10;
     let model = trained_like(kind, n_classes as i64, &norm, seed);
-    let bytes = to_onnx_bytes(&model, &meta(n_classes, norm.clone())).unwrap();
+    let bytes = to_onnx_bytes(&model, &meta(n_classes, norm.clone(), kind)).unwrap();
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed + 1000);
     let x = uniform(&mut rng, n * F * T, -100.0, 0.0);
-    let xt = Tensor::from_slice(&x).reshape([n as i64, 1, F as i64, T as i64]);
-    let want = tch::no_grad(|| model.forward_t(&normalize(&xt, &norm), false));
+    let xt = normalize(&x, [n, 1, F, T], &norm);
+    let want = tch::no_grad(|| model.forward_t(&xt, false));
     let want: Vec<f32> = Vec::try_from(want.flatten(0, -1)).unwrap();
 
     let env = shared_env();
@@ -125,7 +116,7 @@ fn parity(kind: ModelKind, norm: ExportNorm, n: usize, seed: u64) -> f32 {
     }
     eprintln!(
         "{kind:?} {}: max abs logit diff {max:e} (logit scale {:.3})",
-        norm.kind(),
+        norm.name(),
         want.iter().fold(0f32, |a, b| a.max(b.abs()))
     );
     max
@@ -141,18 +132,18 @@ fn shared_env() -> ort::environment::Environment {
 
 #[test]
 fn small_cnn_parity_all_normalizations() {
-    let per_channel = ExportNorm::PerChannel {
+    let per_channel = Normalizer::PerChannel {
         mean: (0..F).map(|f| -60.0 + 0.1 * f as f32).collect(),
         std: (0..F).map(|f| 15.0 + 0.02 * f as f32).collect(),
     };
     for (i, norm) in [
-        ExportNorm::None,
-        ExportNorm::Global {
+        Normalizer::None,
+        Normalizer::Global {
             mean: -50.0,
             std: 20.0,
         },
         per_channel,
-        ExportNorm::PerInstance { eps: 1e-5 },
+        Normalizer::PerInstance { eps: 1e-5 },
     ]
     .into_iter()
     .enumerate()
@@ -164,7 +155,7 @@ fn small_cnn_parity_all_normalizations() {
 
 #[test]
 fn xresnet18_parity() {
-    let norm = ExportNorm::PerChannel {
+    let norm = Normalizer::PerChannel {
         mean: (0..F).map(|f| -55.0 + 0.05 * f as f32).collect(),
         std: (0..F).map(|f| 18.0 - 0.01 * f as f32).collect(),
     };

@@ -303,6 +303,16 @@ impl FeatureExtractor {
         self.extract(Input::Bytes(bytes, source), &mut |_| {})
     }
 
+    /// The waveform of one audio file as the spectrogram would see it: decoded, mixed to
+    /// mono, resampled to [`FeatureConfig::sample_rate`], normalized and padded as configured
+    /// (with `waveform_norm: false, seconds: None`: decoding and resampling only, what runs
+    /// outside a waveform-input ONNX model). Same length guard as [`Self::extract_file`].
+    pub fn load_waveform(&self, path: &Path) -> Result<Vec<f32>, FeatureError> {
+        let audio = specnorm_audio::load(path)?;
+        self.check_len(audio.samples.len(), audio.info.sample_rate, path)?;
+        Ok(self.prepare_waveform(&audio.samples, audio.info.sample_rate)?)
+    }
+
     /// Features of one audio file.
     pub fn extract_file(&self, path: &Path) -> Result<Array2<f32>, FeatureError> {
         self.extract(Input::File(path), &mut |_| {})

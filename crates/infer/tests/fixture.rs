@@ -106,7 +106,13 @@ fn load_errors_are_clear() {
 
     let e = Classifier::load(&fixture("no_meta.onnx")).unwrap_err();
     assert!(
-        matches!(e, InferError::MissingMetadata { key: "class_names" }),
+        matches!(
+            e,
+            InferError::Metadata {
+                source: specnorm_contract::ContractError::Missing { key: "class_names" },
+                ..
+            }
+        ),
         "{e}"
     );
 

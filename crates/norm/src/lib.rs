@@ -45,8 +45,10 @@
 #![deny(missing_docs)]
 
 mod pcen;
+mod spec;
 
 pub use pcen::{pcen, PcenConfig};
+pub use spec::NormSpec;
 
 use ndarray::{ArrayD, ArrayViewMut, ArrayViewMut2, ArrayViewMutD, Axis, Dimension, Ix2, Zip};
 use specnorm_stats::Stats;
@@ -80,6 +82,9 @@ pub enum NormError {
         /// What is wrong.
         detail: String,
     },
+    /// A serialized normalization that does not parse.
+    #[error("normalization JSON: {0}")]
+    Json(#[from] serde_json::Error),
     /// Statistics computed on the validation fold (or without fold provenance).
     #[error("normalization statistics leak: {0}")]
     Leakage(String),
@@ -107,7 +112,15 @@ pub struct InstanceStats {
 }
 
 /// A spectrogram normalization (see the [crate docs](crate)).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Serialized (serde) with an internal `"kind"` tag — `{"kind":"none"}`,
+/// `{"kind":"global","mean":-40.0,"std":12.0}`, `{"kind":"per_channel","mean":[..],"std":[..]}`,
+/// `{"kind":"per_instance","eps":1e-6}`, `{"kind":"fixed","mean":{"shape":[..],"data":[..]},..}`,
+/// `{"kind":"pcen","sample_rate":16000,"hop_length":200,"gain":0.98,..}`; with its provenance
+/// this is the [`NormSpec`] that checkpoints and exported models store. Deserialized values are
+/// checked by [`Normalizer::validate`] (which every transform calls first).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Normalizer {
     /// No normalization.
     None,
@@ -138,8 +151,10 @@ pub enum Normalizer {
     /// `mean` and `std` may have different (each broadcastable) shapes.
     Fixed {
         /// Mean.
+        #[serde(with = "spec::array_json")]
         mean: ArrayD<f32>,
         /// Std (> 0 everywhere).
+        #[serde(with = "spec::array_json")]
         std: ArrayD<f32>,
     },
     /// Per-channel energy normalization of power spectrograms.
@@ -246,7 +261,11 @@ impl Normalizer {
         }
     }
 
-    fn validate(&self) -> Result<(), NormError> {
+    /// Checks the parameters: finite means, finite stds >= `f32::MIN_POSITIVE`, equal
+    /// per-channel lengths, finite `eps >= 0`, PCEN ranges ([`PcenConfig::validate`]). The one
+    /// validation of a normalization: the transforms, [`NormSpec::from_json`] and the exporter
+    /// all go through it.
+    pub fn validate(&self) -> Result<(), NormError> {
         let name = self.static_name();
         match self {
             Normalizer::None => Ok(()),
@@ -283,6 +302,27 @@ impl Normalizer {
                 Ok(())
             }
             Normalizer::Pcen(cfg) => cfg.validate(),
+        }
+    }
+
+    /// Checks that this (valid) normalization fits spectrograms with `n_freq` frequency bins:
+    /// per-channel statistics need exactly `n_freq` entries, fixed arrays must broadcast to
+    /// `[1, 1, n_freq, T]` without a time axis longer than 1.
+    pub fn check_n_freq(&self, n_freq: usize) -> Result<(), NormError> {
+        self.validate()?;
+        match self {
+            Normalizer::PerChannel { mean, .. } => {
+                self.check_per_channel(mean.len(), &[1, 1, n_freq, 1])
+            }
+            Normalizer::Fixed { mean, std } => {
+                for a in [mean, std] {
+                    if a.broadcast(&[1, 1, n_freq, 1][..]).is_none() {
+                        return Err(self.broadcast_err(a.shape(), &[1, 1, n_freq, 1]));
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
         }
     }
 

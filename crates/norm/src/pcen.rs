@@ -4,7 +4,7 @@ use crate::NormError;
 use ndarray::{Array2, ArrayView2, Axis, Zip};
 
 /// PCEN parameters (defaults = `librosa.pcen` defaults).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PcenConfig {
     /// Sample rate of the audio (Hz), used to convert `time_constant` to frames.
     pub sample_rate: u32,
