@@ -165,7 +165,7 @@ impl SynthConfig {
         }
         if self.n_folds == 0
             || self.clips_per_class == 0
-            || self.clips_per_class % self.n_folds != 0
+            || !self.clips_per_class.is_multiple_of(self.n_folds)
         {
             return bad("clips_per_class must be a positive multiple of n_folds");
         }

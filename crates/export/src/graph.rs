@@ -491,7 +491,7 @@ pub fn fold_batch_norm(
         what: "batch norm fold".into(),
         detail: format!("{what} has {n} values, conv has {c_out} output channels"),
     };
-    if c_out == 0 || w.len() % c_out != 0 {
+    if c_out == 0 || !w.len().is_multiple_of(c_out) {
         return Err(bad("weight", w.len()));
     }
     for (what, v) in [
