@@ -90,7 +90,15 @@ pub fn dataset_stats(
     skip_bad: bool,
     feature_config: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<PyStats> {
-    let req = request(valid_fold, axes, sample, seed, skip_bad, None, feature_config)?;
+    let req = request(
+        valid_fold,
+        axes,
+        sample,
+        seed,
+        skip_bad,
+        None,
+        feature_config,
+    )?;
     let out = run(data, req, py)?.finish(false).map_err(pipeline_err)?;
     Ok(PyStats { inner: out.stats })
 }
