@@ -160,5 +160,5 @@ fn test(root: &Path, rest: &[String]) -> Result<()> {
     let mut doc = cargo(root, &env);
     doc.args(["test", "--doc", "--workspace", "--all-features"]);
     run(doc)?;
-    python::test(root)
+    python::test(root, &env)
 }

@@ -72,10 +72,15 @@ fn install_wheel(venv: &Path, wheel: &Path) -> Result<()> {
 
 /// pytest on `tests` (paths relative to the root, from where the installed package, not the
 /// source folder `python/specnorm`, is the one imported).
-fn pytest(python: &Path, root: &Path, tests: &str) -> Result<()> {
+/// The runtime environment (`LD_LIBRARY_PATH` for libtorch) is exported, so the CLI that
+/// the tests run (built with every feature, linking libtorch) starts.
+fn pytest(python: &Path, root: &Path, env: &setup::RuntimeEnv, tests: &str) -> Result<()> {
     let mut c = Command::new(python);
     c.current_dir(root)
         .args(["-m", "pytest", "-q", "-rs", tests]);
+    for (k, v) in env.vars() {
+        c.env(k, v);
+    }
     let cli = root.join("target/debug/specnorm");
     if cli.exists() {
         c.env("SPECNORM_BIN", cli);
@@ -96,12 +101,17 @@ fn bench_venv_with(root: &Path, wheel: &Path) -> Result<(PathBuf, PathBuf)> {
 }
 
 /// pytest in `.venv/`, then the torch tests in `.venv-bench/`.
-pub fn test(root: &Path) -> Result<()> {
+pub fn test(root: &Path, env: &setup::RuntimeEnv) -> Result<()> {
     let wheel = setup(root)?;
-    pytest(&setup::venv(root).join("bin/python"), root, "python/tests")?;
+    pytest(
+        &setup::venv(root).join("bin/python"),
+        root,
+        env,
+        "python/tests",
+    )?;
     let (dir, py) = bench_venv_with(root, &wheel)?;
     setup::pip(&dir, &[TOOLS[1]])?;
-    pytest(&py, root, "python/tests/test_torch.py")
+    pytest(&py, root, env, "python/tests/test_torch.py")
 }
 
 /// `cargo xtask bench --python`: the package vs torchaudio on the clips in `clip_dir`.
