@@ -2,7 +2,7 @@
 //! validated serde form.
 
 use crate::kernel::{slice_moments, Moments};
-use crate::{check_axes, keep_dims_shape, Element, Provenance, Stats, StatsError};
+use crate::{check_axes, check_keep_dims, keep_dims_shape, Element, Provenance, Stats, StatsError};
 use ndarray::{ArrayView, Dimension};
 use serde::{Deserialize, Serialize};
 
@@ -68,18 +68,7 @@ impl TryFrom<UncheckedAccumulator> for StatsAccumulator {
 
 /// Checks that `st` is a state an accumulator reducing `axes` can reach.
 fn validate_state(axes: &[usize], st: &State) -> Result<(), String> {
-    let sorted = check_axes(axes, Some(&st.shape)).map_err(|e| e.to_string())?;
-    if let Some(&a) = sorted.iter().find(|&&a| st.shape[a] != 1) {
-        return Err(format!(
-            "reduced axis {a} has size {} in shape {:?}, expected 1",
-            st.shape[a], st.shape
-        ));
-    }
-    let groups = st
-        .shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| format!("shape {:?} has more groups than fit in memory", st.shape))?;
+    let (_, groups) = check_keep_dims(axes, &st.shape, "groups")?;
     for (name, len) in [("mean", st.mean.len()), ("m2", st.m2.len())] {
         if len != groups {
             return Err(format!(

@@ -197,6 +197,29 @@ pub(crate) fn check_axes(
     Ok(sorted)
 }
 
+/// Checks a stored keep-dims `shape` against the `axes` it was reduced over
+/// (valid axes, every reduced axis of size 1) and returns the sorted axes and
+/// the number of kept groups (`what` names them in the overflow message).
+/// Shared by the stats-file and accumulator-state readers.
+pub(crate) fn check_keep_dims(
+    axes: &[usize],
+    shape: &[usize],
+    what: &str,
+) -> Result<(Vec<usize>, usize), String> {
+    let sorted = check_axes(axes, Some(shape)).map_err(|e| e.to_string())?;
+    if let Some(&a) = sorted.iter().find(|&&a| shape[a] != 1) {
+        return Err(format!(
+            "reduced axis {a} has size {} in shape {shape:?}, expected 1",
+            shape[a]
+        ));
+    }
+    let groups = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| format!("shape {shape:?} has more {what} than fit in memory"))?;
+    Ok((sorted, groups))
+}
+
 /// Keep-dims shape: reduced axes become 1.
 pub(crate) fn keep_dims_shape(shape: &[usize], sorted_axes: &[usize]) -> Vec<usize> {
     shape

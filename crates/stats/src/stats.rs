@@ -1,6 +1,6 @@
 //! Finalized statistics, their provenance, and JSON / `.npy` persistence.
 
-use crate::{check_axes, StatsError};
+use crate::{check_keep_dims, StatsError};
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -158,26 +158,10 @@ impl Stats {
                 doc.version
             )));
         }
-        let axes = check_axes(&doc.axes, Some(&doc.shape)).map_err(|e| invalid(e.to_string()))?;
+        let (axes, g) = check_keep_dims(&doc.axes, &doc.shape, "elements").map_err(invalid)?;
         if axes != doc.axes {
             return Err(invalid(format!("axes {:?} are not sorted", doc.axes)));
         }
-        if let Some(&a) = axes.iter().find(|&&a| doc.shape[a] != 1) {
-            return Err(invalid(format!(
-                "reduced axis {a} has size {} in shape {:?}, expected 1",
-                doc.shape[a], doc.shape
-            )));
-        }
-        let g = doc
-            .shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-            .ok_or_else(|| {
-                invalid(format!(
-                    "shape {:?} has more elements than fit in memory",
-                    doc.shape
-                ))
-            })?;
         for (name, len) in [
             ("count", doc.count.len()),
             ("mean", doc.mean.len()),
