@@ -147,6 +147,12 @@ class Normalizer:
     def decode(
         self, batch: npt.ArrayLike, info: Optional[Dict[str, npt.NDArray[np.float32]]] = None
     ) -> npt.NDArray[np.float32]: ...
+    def to_json(self) -> str:
+        """The ``NormSpec`` JSON that checkpoints and ONNX metadata (``normalization``) hold."""
+    @staticmethod
+    def from_json(text: str) -> "Normalizer":
+        """Parse and validate a ``NormSpec`` JSON (raises ``NormalizationError``)."""
+    def __eq__(self, other: object) -> bool: ...
 
 def list_clips(root: PathLike, folds: Optional[Sequence[int]] = None) -> List[Tuple[str, int, int, str]]:
     """``(path, fold, target, category)`` of an ESC-50-layout folder, in CSV order."""

@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use ndarray::{Array2, Array3, Axis};
+use ndarray::{Array2, Array3, ArrayViewMut2, Axis};
 use numpy::{IntoPyArray, PyArray2, PyArray3, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
+use rayon::prelude::*;
 use specnorm_features::FeatureExtractor;
 
 use crate::{config, errors};
@@ -64,6 +65,33 @@ pub fn asarray<'py>(
 }
 
 /// Stacks equally shaped `[F, T]` spectrograms into `[B, F, T]`.
+/// Fixed-length clips (`t` frames each): every clip is computed straight into its slot of
+/// the one `[B, F, t]` output (no per-clip array, no copy); the error of the first failing
+/// file in input order, as the variable-length path reports it.
+fn extract_fixed(
+    fx: &FeatureExtractor,
+    paths: &[PathBuf],
+    t: usize,
+) -> Result<Array3<f32>, specnorm_features::FeatureError> {
+    let f = fx.n_bins();
+    let mut data = vec![0f32; paths.len() * f * t];
+    if f * t > 0 {
+        let results: Vec<_> = data
+            .par_chunks_mut(f * t)
+            .zip(paths.par_iter())
+            .map(|(slot, path)| {
+                let slot = ArrayViewMut2::from_shape((f, t), slot)
+                    .expect("a chunk of f * t elements is an [f, t] view");
+                fx.extract_file_into(path, slot)
+            })
+            .collect();
+        results.into_iter().collect::<Result<(), _>>()?;
+    }
+    Ok(Array3::from_shape_vec((paths.len(), f, t), data)
+        .expect("paths.len() * f * t elements form a [B, f, t] array"))
+}
+
+/// Stacks same-shape `[F, T]` spectrograms into `[B, F, T]`.
 fn stack(specs: Vec<Array2<f32>>) -> Result<Array3<f32>, String> {
     let (f, t) = specs.first().map_or((0, 0), |s| s.dim());
     if let Some((i, s)) = specs.iter().enumerate().find(|(_, s)| s.dim() != (f, t)) {
@@ -168,9 +196,14 @@ impl PyFeatureExtractor {
         let fx = self.inner.clone();
         let pool = pool()?;
         let out = py.detach(move || {
-            let results = pool.install(|| fx.extract_files(&paths, &|_| {}));
-            let specs = results.into_iter().collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, specnorm_features::FeatureError>(stack(specs))
+            pool.install(|| match fx.n_frames() {
+                Some(t) => extract_fixed(&fx, &paths, t).map(Ok),
+                None => {
+                    let results = fx.extract_files(&paths, &|_| {});
+                    let specs = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+                    Ok(stack(specs))
+                }
+            })
         });
         let stacked = out
             .map_err(errors::feature)?

@@ -25,6 +25,7 @@ fn _specnorm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stats::PyStats>()?;
     m.add_class::<norm::PyNormalizer>()?;
     m.add_function(wrap_pyfunction!(stats::_stats_from_json_text, m)?)?;
+    m.add_function(wrap_pyfunction!(norm::_normalizer_from_json, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::list_clips, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::set_num_threads, m)?)?;

@@ -4,7 +4,7 @@ use ndarray::ArrayD;
 use numpy::{IntoPyArray, PyArrayDyn, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use specnorm_norm::{InstanceStats, Normalizer, PcenConfig};
+use specnorm_norm::{InstanceStats, NormSpec, Normalizer, PcenConfig};
 
 use crate::errors;
 use crate::extract::asarray;
@@ -165,7 +165,43 @@ impl PyNormalizer {
         Ok(x.into_pyarray(py))
     }
 
+    /// The normalization as specnorm-norm's `NormSpec` JSON: the form checkpoints store
+    /// (`specnorm.normalizer`) and ONNX metadata carries (`normalization`);
+    /// `Normalizer.from_json` reads it back exactly.
+    fn to_json(&self) -> String {
+        NormSpec::from(self.inner.clone()).to_json()
+    }
+
+    /// Parses and validates a `NormSpec` JSON (e.g. `to_json()`'s output, or the `normalization`
+    /// metadata of an exported ONNX model). Raises `NormalizationError` on invalid input.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(Self {
+            inner: NormSpec::from_json(text).map_err(errors::norm)?.normalizer,
+        })
+    }
+
+    fn __eq__(&self, other: &Self) -> bool {
+        self.inner == other.inner
+    }
+
+    /// Pickles as its JSON spec (float32 values round-trip exactly), so a `Dataset` holding a
+    /// normalizer travels to `spawn`/`forkserver` DataLoader workers.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        let py = slf.py();
+        let rebuild = py
+            .import("specnorm._specnorm")?
+            .getattr("_normalizer_from_json")?;
+        Ok((rebuild, (slf.get().to_json(),)))
+    }
+
     fn __repr__(&self) -> String {
         format!("Normalizer.{}", self.inner.name())
     }
+}
+
+/// Unpickling helper of `Normalizer`.
+#[pyfunction]
+pub fn _normalizer_from_json(text: &str) -> PyResult<PyNormalizer> {
+    PyNormalizer::from_json(text)
 }

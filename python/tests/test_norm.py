@@ -71,3 +71,30 @@ def test_shape_mismatch_raises():
     norm = specnorm.Normalizer.from_stats(channel_stats())
     with pytest.raises(specnorm.NormalizationError, match="frequency bins"):
         norm(np.zeros((2, 1, 5, 4), np.float32))
+
+
+def every_kind():
+    return [
+        specnorm.Normalizer.none(),
+        specnorm.Normalizer.from_stats(fill(batches(2, f=6), "global").finalize()),
+        specnorm.Normalizer.from_stats(channel_stats()),
+        specnorm.Normalizer.per_instance(eps=1e-3),
+        specnorm.Normalizer.pcen(sample_rate=8000, hop_length=80, gain=0.9),
+    ]
+
+
+def test_pickle_and_json_round_trip_every_kind_exactly():
+    import pickle
+
+    x = np.abs(batches(4, f=6)[0]) + 1e-3  # positive: valid PCEN input too
+    for norm in every_kind():
+        for back in (pickle.loads(pickle.dumps(norm)), specnorm.Normalizer.from_json(norm.to_json())):
+            assert back == norm and back.name == norm.name
+            np.testing.assert_array_equal(back(x), norm(x))
+    assert specnorm.Normalizer.none() != specnorm.Normalizer.per_instance()
+
+
+def test_from_json_refuses_invalid_specs():
+    for bad in ['{"kind":"global","mean":0.0,"std":0.0}', '{"kind":"nope"}', "not json"]:
+        with pytest.raises(specnorm.NormalizationError):
+            specnorm.Normalizer.from_json(bad)

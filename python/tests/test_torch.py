@@ -51,11 +51,16 @@ def test_workers_can_call_extract_after_parent_used_the_pool(esc50):
 
 
 def test_dataset_with_spawned_workers(esc50):
-    """spawn pickles the dataset (extractor config travels, clips are re-read)."""
-    ds = specnorm.torch.Dataset(esc50, folds=[1], seconds=1.0)
+    """spawn pickles the dataset: extractor config and normalizer travel, clips are re-read."""
+    fx = specnorm.FeatureExtractor(seconds=1.0)
+    acc = specnorm.StatsAccumulator("channel")
+    acc.update(fx.extract([c[0] for c in specnorm.list_clips(esc50, [2, 3])]))
+    norm = specnorm.Normalizer.from_stats(acc.finalize())
+    ds = specnorm.torch.Dataset(esc50, folds=[1], normalizer=norm, seconds=1.0)
     loader = torch.utils.data.DataLoader(
         ds, batch_size=3, num_workers=2, multiprocessing_context="spawn", timeout=300
     )
     (x, y), = list(loader)
     assert x.shape == (3, 1, 201, 81)
-    np.testing.assert_array_equal(x[:, 0].numpy(), ds.extractor.extract([c[0] for c in ds.clips]))
+    want = norm(ds.extractor.extract([c[0] for c in ds.clips])[:, None])
+    np.testing.assert_array_equal(x.numpy(), want)
