@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use specnorm_audio::{decode, encode_wav, load, WavFormat};
+use specnorm_audio::{decode, encode_wav, load, load_with, DecodeOptions, WavFormat};
 use specnorm_features::{FeatureConfig, FeatureExtractor};
 use std::path::Path;
 
@@ -99,30 +99,56 @@ fn every_truncated_header_is_reported() {
         let p = put(dir.path(), &name, &wav[..len]);
         assert_msg(&err(fx.extract_file(&p)), &name, "truncated header");
     }
-    // The whole header and no data: a zero-length data chunk.
+    // The whole header and none of the 32000 data bytes it declares: truncated.
     let p = put(dir.path(), "cut44.wav", &wav[..44]);
-    assert_msg(&err(fx.extract_file(&p)), "cut44.wav", "no audio samples");
+    assert_msg(
+        &err(fx.extract_file(&p)),
+        "cut44.wav",
+        "declares 32000 bytes of audio data but the file holds 0",
+    );
 }
 
 #[test]
-fn truncated_data_keeps_the_whole_frames_present() {
-    // Documented policy (torchaudio/libsndfile): decode what is there.
+fn truncated_data_is_an_error_unless_allowed() {
+    // Documented policy: the declared data size is checked; --allow-truncated decodes the
+    // whole frames present, and the extractor lists the clip.
     let dir = tempfile::tempdir().unwrap();
     let wav = good_wav();
     let full = decode(&wav, Path::new("full.wav")).unwrap();
-    // 10001 data bytes: 5000 whole 16-bit frames and half of another.
+    // 10001 of 32000 data bytes: 5000 whole 16-bit frames and half of another.
     let p = put(dir.path(), "short_data.wav", &wav[..44 + 10_001]);
-    let cut = load(&p).unwrap();
+    let e = err(fx().extract_file(&p));
+    assert_msg(
+        &e,
+        "short_data.wav",
+        "declares 32000 bytes of audio data but the file holds 10001",
+    );
+    let allow = DecodeOptions {
+        allow_truncated: true,
+    };
+    let cut = load_with(&p, allow).unwrap();
     assert_eq!(cut.info.frames, 5000);
     assert_eq!(cut.samples[..], full.samples[..5000]);
-    let spec = fx().extract_file(&p).unwrap();
+    let fx = fx().with_decode_options(allow);
+    let spec = fx.extract_file(&p).unwrap();
     assert_eq!(spec.dim(), (201, 401));
     assert_finite(spec.iter());
+    let listed = fx.take_truncated();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].path, p);
+    assert_eq!(
+        listed[0].to_string(),
+        format!(
+            "{}: header declares 32000 bytes, file holds 10001",
+            p.display()
+        )
+    );
+    assert!(fx.take_truncated().is_empty(), "taken once");
     // A stereo 16-bit file cut after 1 byte of data has no whole frame.
     let st = encode_wav(&[0.5; 8], 16_000, 2, WavFormat::Pcm16);
     let p = put(dir.path(), "one_byte.wav", &st[..45]);
     assert_msg(
-        &err(fx().extract_file(&p)),
+        &err(fx.extract_file(&p)),
         "one_byte.wav",
         "no audio samples",
     );
@@ -267,36 +293,61 @@ fn non_finite_float_samples_name_file_and_index() {
     let e = err(fx().extract_file(&p));
     assert_msg(&e, "inf64.wav", "non-finite");
     assert_msg(&e, "inf64.wav", "index 0");
-    // A finite f64 sample that overflows f32.
+    // A finite f64 sample that overflows f32: out of range.
     let mut wav = encode_wav(&sine(440.0, 16_000, 100, 0.5), 16_000, 1, WavFormat::F64);
     wav[44 + 8 * 7..44 + 8 * 8].copy_from_slice(&1e300f64.to_le_bytes());
     let p = put(dir.path(), "huge64.wav", &wav);
     let e = err(fx().extract_file(&p));
-    assert_msg(&e, "huge64.wav", "non-finite");
+    assert_msg(&e, "huge64.wav", "out of range");
     assert_msg(&e, "huge64.wav", "index 7");
 }
 
 #[test]
-fn huge_but_finite_float_samples_never_give_inf() {
-    // Float WAVs are nominally in [-1, 1]; values near f32::MAX are legal floats.
+fn float_samples_near_f32_max_are_out_of_range_and_the_limit_stays_finite() {
+    // Stated policy: float samples must lie within ±MAX_SAMPLE_MAGNITUDE (2^20). Near
+    // f32::MAX, with or without waveform normalization, the file is refused (it used to give
+    // power clamped to f32::MAX with normalization off).
     let dir = tempfile::tempdir().unwrap();
-    let x: Vec<f32> = sine(440.0, 16_000, 16_000, 1.0)
-        .iter()
-        .map(|v| v * 3e38)
-        .collect();
+    let tone = sine(440.0, 16_000, 16_000, 1.0);
+    let scaled = |k: f32| tone.iter().map(|v| v * k).collect::<Vec<f32>>();
     for sr in [16_000u32, 44_100] {
         let name = format!("loud{sr}.wav");
-        let p = put(dir.path(), &name, &encode_wav(&x, sr, 1, WavFormat::F32));
+        let p = put(
+            dir.path(),
+            &name,
+            &encode_wav(&scaled(3e38), sr, 1, WavFormat::F32),
+        );
+        let at_limit = format!("limit{sr}.wav");
+        let q = put(
+            dir.path(),
+            &at_limit,
+            &encode_wav(
+                &scaled(specnorm_audio::MAX_SAMPLE_MAGNITUDE),
+                sr,
+                1,
+                WavFormat::F32,
+            ),
+        );
         for norm in [true, false] {
             let fx = FeatureExtractor::new(FeatureConfig {
                 waveform_norm: norm,
                 ..FeatureConfig::default()
             })
             .unwrap();
-            match fx.extract_file(&p) {
-                Ok(spec) => assert_finite(spec.iter()),
-                Err(e) => assert_msg(&e, &name, ""),
-            }
+            let e = err(fx.extract_file(&p));
+            assert_msg(
+                &e,
+                &name,
+                "is out of range: float samples must lie within ±1048576",
+            );
+            // The largest accepted amplitude gives a finite spectrogram below f32::MAX.
+            let spec = fx.extract_file(&q).unwrap();
+            assert_finite(spec.iter());
+            let peak = spec.iter().copied().fold(f32::MIN, f32::max);
+            assert!(
+                peak < 10.0 * f32::MAX.log10(),
+                "{at_limit} norm {norm}: {peak}"
+            );
         }
     }
 }

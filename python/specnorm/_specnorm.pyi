@@ -154,8 +154,12 @@ class Normalizer:
         """Parse and validate a ``NormSpec`` JSON (raises ``NormalizationError``)."""
     def __eq__(self, other: object) -> bool: ...
 
-def list_clips(root: PathLike, folds: Optional[Sequence[int]] = None) -> List[Tuple[str, int, int, str]]:
-    """``(path, fold, target, category)`` of an ESC-50-layout folder, in CSV order."""
+def list_clips(
+    root: PathLike, folds: Optional[Sequence[int]] = None, allow_outside_root: bool = False
+) -> List[Tuple[str, int, int, str]]:
+    """``(path, fold, target, category)`` of an ESC-50-layout folder, in CSV order. Entries that
+    resolve outside ``audio/`` (``..``, absolute paths, symbolic links pointing out) raise
+    ``DatasetError`` unless ``allow_outside_root``."""
 
 def num_threads() -> int:
     """Threads the extractor uses in this process."""

@@ -27,6 +27,7 @@ class Dataset(torch.utils.data.Dataset):
         folds: the folds to serve (e.g. all but the validation fold); ``None`` = all.
         normalizer: applied to each ``[1, F, T]`` spectrogram; ``None`` = raw dB.
         extractor: the front end; by default ``FeatureExtractor(**feature_config)``.
+        allow_outside_root: accept metadata entries that resolve outside ``audio/``.
         **feature_config: keys of ``FeatureExtractor.config`` (when ``extractor`` is None).
     """
 
@@ -36,11 +37,14 @@ class Dataset(torch.utils.data.Dataset):
         folds: Optional[Sequence[int]] = None,
         normalizer: Optional[Normalizer] = None,
         extractor: Optional[FeatureExtractor] = None,
+        allow_outside_root: bool = False,
         **feature_config: Any,
     ) -> None:
         if extractor is not None and feature_config:
             raise TypeError("pass either extractor= or feature configuration keywords, not both")
-        self.clips = list_clips(root, None if folds is None else list(folds))
+        self.clips = list_clips(
+            root, None if folds is None else list(folds), allow_outside_root=allow_outside_root
+        )
         self.extractor = extractor if extractor is not None else FeatureExtractor(**feature_config)
         self.normalizer = normalizer
 

@@ -3,20 +3,24 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use specnorm_folds::Dataset;
+use specnorm_folds::{Dataset, DatasetOptions};
 
 use crate::{errors, extract};
 
 /// The clips of an ESC-50-layout folder (`meta/esc50.csv`, `audio/`), in CSV order, as
 /// `(path, fold, target, category)`; only those of `folds` when given. Every listed audio
-/// file must exist (else `DatasetError` listing the missing ones).
+/// file must exist (else `DatasetError` listing the missing ones) and lie inside `audio/` once
+/// `..` and symbolic links are resolved (else `DatasetError` listing the rows), unless
+/// `allow_outside_root`.
 #[pyfunction]
-#[pyo3(signature = (root, folds = None))]
+#[pyo3(signature = (root, folds = None, allow_outside_root = false))]
 pub fn list_clips(
     root: PathBuf,
     folds: Option<Vec<u32>>,
+    allow_outside_root: bool,
 ) -> PyResult<Vec<(String, u32, u32, String)>> {
-    let ds = Dataset::open(&root).map_err(errors::folds)?;
+    let opts = DatasetOptions { allow_outside_root };
+    let ds = Dataset::open_with(&root, opts).map_err(errors::folds)?;
     ds.check_files().map_err(errors::folds)?;
     if let Some(fs) = &folds {
         let present = ds.folds();

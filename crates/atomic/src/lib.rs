@@ -52,7 +52,18 @@
 //! * Durability against power loss would also need an `fsync` of the
 //!   directory after the rename; that is not done (the guarantee is "never
 //!   half-written", not "survives a crash right after returning").
+//!
+//! Also here: [`lock_dir`], an exclusive lock on an output folder (one writer at a time), and,
+//! with the cargo feature `fault-injection` (tests only), [`FAIL_WRITES_ENV`]: writes whose
+//! target path contains its value fail with `ENOSPC`, to test that callers report the path and
+//! the OS error and leave nothing half-written.
 #![deny(missing_docs)]
+
+mod fault;
+mod lock;
+
+pub use fault::FAIL_WRITES_ENV;
+pub use lock::{lock_dir, DirLock, LOCK_FILE};
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
@@ -95,7 +106,10 @@ where
     E: From<io::Error>,
 {
     let tmp = temp_sibling(path)?;
-    let result = f(&tmp).and_then(|()| commit(&tmp, path).map_err(E::from));
+    let result = f(&tmp).and_then(|()| match fault::injected(path) {
+        Some(e) => Err(E::from(e)),
+        None => commit(&tmp, path).map_err(E::from),
+    });
     if result.is_err() {
         // Best effort: the writer may not have created it at all.
         let _ = std::fs::remove_file(&tmp);

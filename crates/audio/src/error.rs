@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::LengthUnit;
+
 /// Everything that can go wrong while loading, decoding or resampling audio.
 ///
 /// Every decoding variant carries the path of the file (for [`crate::decode`]
@@ -44,6 +46,46 @@ pub enum AudioError {
         path: PathBuf,
         /// What was missing.
         detail: String,
+    },
+    /// The header declares more audio data than the file holds (a download or
+    /// copy cut off): `declared` and `present` count [`LengthUnit::Bytes`] of
+    /// the WAV data chunk, or [`LengthUnit::Frames`] for FLAC (STREAMINFO
+    /// total), MP3 (Xing/Info frame count) and Ogg (granule position of the
+    /// last page). [`crate::DecodeOptions::allow_truncated`] accepts the part
+    /// present instead.
+    #[error(
+        "{}: truncated: the header declares {declared} {unit} of audio data but the file holds \
+         {present} (pass --allow-truncated to decode the part present)",
+        path.display()
+    )]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// The length the header states.
+        declared: u64,
+        /// The length the file holds.
+        present: u64,
+        /// What `declared` and `present` count.
+        unit: LengthUnit,
+    },
+    /// A float sample whose magnitude exceeds [`crate::MAX_SAMPLE_MAGNITUDE`]
+    /// (2^20, about +120 dBFS): far beyond any recording, and large enough to
+    /// overflow the spectrogram's `f32` power. `index` is interleaved, like
+    /// [`AudioError::NonFinite`]'s.
+    #[error(
+        "{}: sample value {value:e} at interleaved sample index {index} is out of range: float \
+         samples must lie within ±{limit} (2^20, about +120 dBFS)",
+        path.display()
+    )]
+    OutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// Interleaved index of the first such sample.
+        index: u64,
+        /// The sample's value.
+        value: f64,
+        /// [`crate::MAX_SAMPLE_MAGNITUDE`].
+        limit: f32,
     },
     /// The bytes are not a recognized audio container (WAV, FLAC, OGG, MP3).
     #[error("{}: not a recognized audio file ({reason})", path.display())]

@@ -53,6 +53,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod ogg;
 mod resample;
 mod sym;
 mod wav;
@@ -74,6 +75,122 @@ pub struct AudioInfo {
     pub frames: u64,
     /// Codec, e.g. `pcm_s16le`, `pcm_f32le`, `flac`, `vorbis`, `mp3`, `pcm_mulaw`.
     pub codec: String,
+    /// `Some` when the file is truncated and was accepted anyway
+    /// ([`DecodeOptions::allow_truncated`]): what the header declared and what was present.
+    pub truncated: Option<Truncation>,
+}
+
+/// What the lengths of a [`Truncation`] count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LengthUnit {
+    /// Bytes of a WAV `data` chunk.
+    Bytes,
+    /// Sample frames (samples per channel), for FLAC, Ogg and MP3.
+    Frames,
+}
+
+impl std::fmt::Display for LengthUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LengthUnit::Bytes => "bytes",
+            LengthUnit::Frames => "sample frames",
+        })
+    }
+}
+
+/// A clip whose header declares more audio data than the file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Truncation {
+    /// The length the header states.
+    pub declared: u64,
+    /// The length present in the file.
+    pub present: u64,
+    /// What both count.
+    pub unit: LengthUnit,
+}
+
+impl std::fmt::Display for Truncation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "header declares {} {}, file holds {}",
+            self.declared, self.unit, self.present
+        )
+    }
+}
+
+/// Options of [`decode_with`] / [`load_with`] / [`decode_into_with`]. `Default` is the strict
+/// policy of [`decode`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct DecodeOptions {
+    /// Accept a truncated clip (header declares more data than the file holds): decode the whole
+    /// frames present and report the [`Truncation`] in [`AudioInfo::truncated`] instead of
+    /// failing with [`AudioError::Truncated`].
+    pub allow_truncated: bool,
+}
+
+/// Largest magnitude a float sample may have: 2^20 (about +120 dBFS, a million times full
+/// scale). Float WAVs may legitimately exceed 1.0, but not by this much; beyond it the
+/// spectrogram's `f32` power (up to `(n_fft * |x|)^2`) would overflow, so such a file is
+/// [`AudioError::OutOfRange`]. Integer formats cannot exceed 1.0.
+pub const MAX_SAMPLE_MAGNITUDE: f32 = 1_048_576.0;
+
+impl AudioError {
+    pub(crate) fn truncated(path: &Path, t: Truncation) -> AudioError {
+        AudioError::Truncated {
+            path: path.to_path_buf(),
+            declared: t.declared,
+            present: t.present,
+            unit: t.unit,
+        }
+    }
+}
+
+/// The range policy for one sample: finite and within ±[`MAX_SAMPLE_MAGNITUDE`].
+pub(crate) fn in_range(x: f64) -> bool {
+    x.is_finite() && x.abs() <= f64::from(MAX_SAMPLE_MAGNITUDE)
+}
+
+/// The error for a float sample that breaks the range policy: NaN or infinite
+/// is [`AudioError::NonFinite`], too large is [`AudioError::OutOfRange`].
+pub(crate) fn sample_error(path: &Path, index: u64, value: f64) -> AudioError {
+    if value.is_finite() {
+        AudioError::OutOfRange {
+            path: path.to_path_buf(),
+            index,
+            value,
+            limit: MAX_SAMPLE_MAGNITUDE,
+        }
+    } else {
+        AudioError::NonFinite {
+            path: path.to_path_buf(),
+            index,
+        }
+    }
+}
+
+/// The range policy of [`decode`] for samples already in memory: the first
+/// sample that is NaN or infinite is [`AudioError::NonFinite`], the first
+/// whose magnitude exceeds [`MAX_SAMPLE_MAGNITUDE`] is
+/// [`AudioError::OutOfRange`]; `source` names them.
+pub fn check_samples(samples: &[f32], source: &Path) -> Result<(), AudioError> {
+    match samples.iter().position(|&x| !in_range(f64::from(x))) {
+        None => Ok(()),
+        Some(i) => Err(sample_error(source, i as u64, f64::from(samples[i]))),
+    }
+}
+
+/// Apply the truncation policy: `Ok(None)` for a complete file, `Ok(Some(t))` for an accepted
+/// truncated one, [`AudioError::Truncated`] otherwise.
+pub(crate) fn truncation_policy(
+    t: Option<Truncation>,
+    opts: DecodeOptions,
+    path: &Path,
+) -> Result<Option<Truncation>, AudioError> {
+    match t {
+        Some(t) if !opts.allow_truncated => Err(AudioError::truncated(path, t)),
+        other => Ok(other),
+    }
 }
 
 impl AudioInfo {
@@ -100,9 +217,14 @@ pub struct Audio {
 /// Errors: [`AudioError::NotFound`], [`AudioError::IsDirectory`],
 /// [`AudioError::Io`], plus everything [`decode`] reports.
 pub fn load(path: &Path) -> Result<Audio, AudioError> {
+    load_with(path, DecodeOptions::default())
+}
+
+/// [`load`] with [`DecodeOptions`].
+pub fn load_with(path: &Path, opts: DecodeOptions) -> Result<Audio, AudioError> {
     let mut bytes = Vec::new();
     read_file_into(path, &mut bytes)?;
-    decode(&bytes, path)
+    decode_with(&bytes, path, opts)
 }
 
 /// Read the whole file at `path` into `bytes` (cleared first; its allocation
@@ -139,18 +261,34 @@ pub fn read_file_into(path: &Path, bytes: &mut Vec<u8>) -> Result<(), AudioError
 /// (fast path for PCM and float; A-law/mu-law via symphonia), `fLaC`, `OggS`,
 /// MP3 (ID3 tag or two consecutive MPEG layer III frame headers).
 ///
-/// Truncation policy: a WAV whose data chunk is cut short (declared size
-/// larger than the file) decodes the whole frames that are present, as
-/// torchaudio/libsndfile do; if that is zero frames the result is
-/// [`AudioError::ZeroSamples`]. Compressed streams cut mid-way likewise keep
-/// the packets decoded before the cut. A header cut short is
-/// [`AudioError::TruncatedHeader`]. Float samples that are NaN or infinite
-/// give [`AudioError::NonFinite`] with the first bad sample's index.
+/// Truncation policy (strict; [`decode_with`] can relax it): a clip whose
+/// header declares more audio data than the file holds is
+/// [`AudioError::Truncated`], naming the file, the declared and the present
+/// length. That is a WAV whose `data` chunk size exceeds the bytes after it
+/// (except the "length unknown" markers of streamed WAVs, 0 and 0xFFFFFFFF,
+/// which read to the end of the file), a FLAC stream that decodes fewer
+/// frames than its STREAMINFO total, an MP3 that decodes fewer than its
+/// Xing/Info header's frame count, and an Ogg stream that decodes fewer than
+/// the granule position of its last page. Streams that state no length (an
+/// MP3 without Xing/Info, a FLAC with total 0) keep the packets decoded
+/// before a cut. With [`DecodeOptions::allow_truncated`] the whole frames
+/// present are decoded and [`AudioInfo::truncated`] says so. A header cut
+/// short is [`AudioError::TruncatedHeader`].
+///
+/// Range policy: float samples that are NaN or infinite give
+/// [`AudioError::NonFinite`], float samples whose magnitude exceeds
+/// [`MAX_SAMPLE_MAGNITUDE`] give [`AudioError::OutOfRange`], each with the
+/// first bad sample's index.
 ///
 /// Never panics on arbitrary bytes.
 pub fn decode(bytes: &[u8], source: &Path) -> Result<Audio, AudioError> {
+    decode_with(bytes, source, DecodeOptions::default())
+}
+
+/// [`decode`] with [`DecodeOptions`].
+pub fn decode_with(bytes: &[u8], source: &Path, opts: DecodeOptions) -> Result<Audio, AudioError> {
     let mut samples = Vec::new();
-    let info = decode_into(bytes, source, &mut samples)?;
+    let info = decode_into_with(bytes, source, &mut samples, opts)?;
     Ok(Audio { samples, info })
 }
 
@@ -164,32 +302,48 @@ pub fn decode_into(
     source: &Path,
     out: &mut Vec<f32>,
 ) -> Result<AudioInfo, AudioError> {
+    decode_into_with(bytes, source, out, DecodeOptions::default())
+}
+
+/// [`decode_into`] with [`DecodeOptions`].
+pub fn decode_into_with(
+    bytes: &[u8],
+    source: &Path,
+    out: &mut Vec<f32>,
+    opts: DecodeOptions,
+) -> Result<AudioInfo, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty {
             path: source.to_path_buf(),
         });
     }
-    let container = if wav::looks_like_wav(bytes) {
-        match wav::parse(bytes, source, out)? {
-            wav::WavParse::Done(info) => return Ok(info),
-            wav::WavParse::Fallback => sym::Container::Wav,
-        }
-    } else {
-        match sym::sniff(bytes) {
-            Some(container) => container,
+    if wav::looks_like_wav(bytes) {
+        let layout = wav::locate(bytes, source)?;
+        let truncated = truncation_policy(layout.truncation(), opts, source)?;
+        let info = match wav::decode_fast(bytes, &layout, source, out)? {
+            Some(info) => info,
             None => {
-                return Err(AudioError::NotAudio {
-                    path: source.to_path_buf(),
-                    reason: if bytes.starts_with(b"RF64") {
-                        "RF64 (64-bit WAV) is not supported".to_string()
-                    } else {
-                        "no WAV, FLAC, OGG or MP3 signature".to_string()
-                    },
-                })
+                // A-law / mu-law: symphonia, on a copy whose data size is what is present.
+                let audio =
+                    sym::decode(&layout.consistent(bytes), source, sym::Container::Wav, opts)?;
+                out.clear();
+                out.extend_from_slice(&audio.samples);
+                audio.info
             }
-        }
+        };
+        return Ok(AudioInfo { truncated, ..info });
+    }
+    let Some(container) = sym::sniff(bytes) else {
+        return Err(AudioError::NotAudio {
+            path: source.to_path_buf(),
+            reason: if bytes.starts_with(b"RF64") {
+                "RF64 (64-bit WAV) is not supported".to_string()
+            } else {
+                "no WAV, FLAC, OGG or MP3 signature".to_string()
+            },
+        });
     };
-    let audio = sym::decode(bytes, source, container)?;
+    let audio = sym::decode(bytes, source, container, opts)?;
     out.clear();
     out.extend_from_slice(&audio.samples);
     Ok(audio.info)
@@ -201,21 +355,27 @@ pub fn decode_into(
 /// This is the slow reference path: [`decode`] gives identical samples for
 /// the PCM formats both support (tested); it exists for benchmarks and
 /// cross-checks.
+///
+/// The truncation policy is [`decode`]'s (strict); for WAV the header is
+/// checked by the fast path's parser and symphonia reads a copy whose data
+/// size is the one present.
 pub fn decode_symphonia(bytes: &[u8], source: &Path) -> Result<Audio, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty {
             path: source.to_path_buf(),
         });
     }
-    let container = if wav::looks_like_wav(bytes) {
-        sym::Container::Wav
-    } else {
-        sym::sniff(bytes).ok_or_else(|| AudioError::NotAudio {
-            path: source.to_path_buf(),
-            reason: "no WAV, FLAC, OGG or MP3 signature".to_string(),
-        })?
-    };
-    sym::decode(bytes, source, container)
+    let opts = DecodeOptions::default();
+    if wav::looks_like_wav(bytes) {
+        let layout = wav::locate(bytes, source)?;
+        truncation_policy(layout.truncation(), opts, source)?;
+        return sym::decode(&layout.consistent(bytes), source, sym::Container::Wav, opts);
+    }
+    let container = sym::sniff(bytes).ok_or_else(|| AudioError::NotAudio {
+        path: source.to_path_buf(),
+        reason: "no WAV, FLAC, OGG or MP3 signature".to_string(),
+    })?;
+    sym::decode(bytes, source, container, opts)
 }
 
 /// Zero-pad `samples` at the end, or cut it, to exactly `len` samples.

@@ -11,7 +11,7 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::{Hint, Probe};
 
-use crate::{Audio, AudioError, AudioInfo};
+use crate::{Audio, AudioError, AudioInfo, DecodeOptions, LengthUnit, Truncation};
 
 /// Containers we let symphonia try.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,9 +79,20 @@ fn mp3_frame_len(b: &[u8]) -> Option<usize> {
 }
 
 /// Decode with symphonia, mixing to mono. Panics inside symphonia on hostile
-/// input are caught and reported as [`AudioError::Malformed`].
-pub(crate) fn decode(bytes: &[u8], path: &Path, container: Container) -> Result<Audio, AudioError> {
-    match catch_unwind(AssertUnwindSafe(|| decode_inner(bytes, path, container))) {
+/// input are caught and reported as [`AudioError::Malformed`]. A stream that
+/// decodes to fewer frames than its container states (`n_frames`: FLAC
+/// STREAMINFO, MP3 Xing/Info, the Ogg granule position of the last page) is
+/// truncated, under `opts`' policy. For WAV the caller has applied the policy
+/// to the header and passes bytes whose data size is consistent.
+pub(crate) fn decode(
+    bytes: &[u8],
+    path: &Path,
+    container: Container,
+    opts: DecodeOptions,
+) -> Result<Audio, AudioError> {
+    match catch_unwind(AssertUnwindSafe(|| {
+        decode_inner(bytes, path, container, opts)
+    })) {
         Ok(r) => r,
         Err(_) => Err(AudioError::Malformed {
             path: path.to_path_buf(),
@@ -150,7 +161,12 @@ fn flac_without_metadata(bytes: &[u8], path: &Path) -> Result<Vec<u8>, AudioErro
     Ok(out)
 }
 
-fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio, AudioError> {
+fn decode_inner(
+    bytes: &[u8],
+    path: &Path,
+    container: Container,
+    opts: DecodeOptions,
+) -> Result<Audio, AudioError> {
     let p = || path.to_path_buf();
     let malformed = |e: SymError| match e {
         SymError::Unsupported(what) => AudioError::UnsupportedCodec {
@@ -173,6 +189,7 @@ fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio
     // ID3 tag followed by "fLaC" would otherwise reach the FLAC reader and
     // its unsanitized metadata blocks.
     let mut probe = Probe::default();
+    let mut page_cut = None;
     let owned = match container {
         Container::Flac => {
             probe.register_all::<symphonia::default::formats::FlacReader>();
@@ -180,7 +197,11 @@ fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio
         }
         Container::Ogg => {
             probe.register_all::<symphonia::default::formats::OggReader>();
-            bytes.to_vec()
+            // A page cut off is truncation in bytes (the page header states its length);
+            // allowed, symphonia reads the complete pages before it.
+            let (complete, cut) = crate::ogg::complete_pages(bytes);
+            page_cut = crate::truncation_policy(cut, opts, path)?;
+            bytes[..complete].to_vec()
         }
         Container::Wav => {
             probe.register_all::<symphonia::default::formats::WavReader>();
@@ -194,14 +215,14 @@ fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio
     let mss = MediaSourceStream::new(Box::new(std::io::Cursor::new(owned)), Default::default());
     // Gapless: drop MP3 encoder delay/padding (LAME/Xing info) and Vorbis
     // pre-roll, so lengths match libsndfile/torchaudio.
-    let opts = FormatOptions {
+    let format_opts = FormatOptions {
         enable_gapless: true,
         ..FormatOptions::default()
     };
     let mut hint = Hint::new();
     hint.with_extension(container.ext());
     let probed = probe
-        .format(&hint, mss, &opts, &MetadataOptions::default())
+        .format(&hint, mss, &format_opts, &MetadataOptions::default())
         .map_err(malformed)?;
     let mut format = probed.format;
     let track = format
@@ -285,17 +306,30 @@ fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio
         let inv = 1.0 / ch as f32;
         let start = mono.len() * ch;
         for (k, frame) in sb.samples().chunks_exact(ch).enumerate() {
-            let s: f32 = frame.iter().sum::<f32>() * inv;
-            if !s.is_finite() {
-                let bad = frame.iter().position(|x| !x.is_finite()).unwrap_or(0);
-                return Err(AudioError::NonFinite {
-                    path: p(),
-                    index: (start + k * ch + bad) as u64,
-                });
+            if let Some(bad) = frame.iter().position(|&x| !crate::in_range(f64::from(x))) {
+                let index = (start + k * ch + bad) as u64;
+                return Err(crate::sample_error(path, index, f64::from(frame[bad])));
             }
-            mono.push(s);
+            mono.push(frame.iter().sum::<f32>() * inv);
         }
     }
+    // Fewer frames than the container states: cut off. (WAV: checked on the
+    // header by the caller.)
+    let declared = params
+        .n_frames
+        .filter(|&n| n > 0 && container != Container::Wav);
+    let truncated = match declared {
+        Some(n) if (mono.len() as u64) < n => crate::truncation_policy(
+            Some(Truncation {
+                declared: n,
+                present: mono.len() as u64,
+                unit: LengthUnit::Frames,
+            }),
+            opts,
+            path,
+        )?,
+        _ => page_cut,
+    };
     // The Ogg granule position of the last page gives the true length; the
     // last Vorbis packet decodes past it (libvorbis trims it too).
     if container == Container::Ogg {
@@ -328,6 +362,7 @@ fn decode_inner(bytes: &[u8], path: &Path, container: Container) -> Result<Audio
             channels: u16::try_from(channels).unwrap_or(u16::MAX),
             frames,
             codec: codec_name,
+            truncated,
         },
     })
 }

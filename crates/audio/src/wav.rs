@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::{AudioError, AudioInfo};
+use crate::{AudioError, AudioInfo, LengthUnit, Truncation};
 
 const TAG_PCM: u16 = 0x0001;
 const TAG_ADPCM: u16 = 0x0002;
@@ -41,14 +41,6 @@ impl WavFormat {
             WavFormat::F64 => 8,
         }
     }
-}
-
-/// What the WAV header parser decided.
-pub(crate) enum WavParse {
-    /// Decoded by the fast path.
-    Done(AudioInfo),
-    /// A valid WAV whose codec symphonia handles (A-law / mu-law).
-    Fallback,
 }
 
 fn tag_name(tag: u16) -> &'static str {
@@ -92,11 +84,53 @@ struct Fmt {
     bits: u16,
 }
 
-/// Parse a RIFF/WAVE file. The caller checked [`looks_like_wav`].
-///
-/// Truncated data (declared data size larger than the file) decodes the
-/// whole frames that are present, like torchaudio/libsndfile do.
-pub(crate) fn parse(bytes: &[u8], path: &Path, out: &mut Vec<f32>) -> Result<WavParse, AudioError> {
+/// Where a WAV file's format and audio data are, as [`locate`] found them.
+pub(crate) struct WavLayout {
+    fmt: Fmt,
+    /// Offset of the `data` chunk's size field.
+    size_at: usize,
+    /// Offset of the first data byte.
+    body: usize,
+    /// The size the `data` chunk header declares.
+    declared: u32,
+    /// The data bytes that are used: the declared size, or what is present for
+    /// a truncated chunk and for the streaming markers 0 and 0xFFFFFFFF.
+    data_len: usize,
+}
+
+impl WavLayout {
+    /// `Some` when the declared data size exceeds what the file holds (the
+    /// streaming markers 0 and 0xFFFFFFFF are "length unknown", not truncation).
+    pub(crate) fn truncation(&self) -> Option<Truncation> {
+        let declared = u64::from(self.declared);
+        (!is_streaming_marker(self.declared) && declared > self.data_len as u64).then_some(
+            Truncation {
+                declared,
+                present: self.data_len as u64,
+                unit: LengthUnit::Bytes,
+            },
+        )
+    }
+
+    /// A copy of the file whose `data` size field says the length used, so
+    /// that symphonia reads exactly the data the fast path would.
+    pub(crate) fn consistent(&self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = bytes[..self.body + self.data_len].to_vec();
+        let len = u32::try_from(self.data_len).unwrap_or(u32::MAX);
+        out[self.size_at..self.size_at + 4].copy_from_slice(&len.to_le_bytes());
+        out
+    }
+}
+
+/// The `data` sizes a streaming writer leaves when it does not know the
+/// length: read to the end of the file.
+fn is_streaming_marker(size: u32) -> bool {
+    size == 0 || size == u32::MAX
+}
+
+/// Find the `fmt ` and `data` chunks of a RIFF/WAVE file. The caller checked
+/// [`looks_like_wav`].
+pub(crate) fn locate(bytes: &[u8], path: &Path) -> Result<WavLayout, AudioError> {
     let p = || path.to_path_buf();
     let trunc = |detail: &str| AudioError::TruncatedHeader {
         path: path.to_path_buf(),
@@ -155,15 +189,26 @@ pub(crate) fn parse(bytes: &[u8], path: &Path, out: &mut Vec<f32>) -> Result<Wav
                 bits,
             });
         } else if id == b"data" {
-            let Some(f) = fmt.as_ref() else {
+            let Some(fmt) = fmt else {
                 return Err(AudioError::Malformed {
                     path: p(),
                     reason: "'data' chunk before 'fmt ' chunk".into(),
                 });
             };
+            let declared = u32_at(bytes, off + 4);
             let avail = bytes.len() - body;
-            let data = &bytes[body..body + size.min(avail)];
-            return decode_fmt(f, data, path, out);
+            let data_len = if is_streaming_marker(declared) {
+                avail
+            } else {
+                size.min(avail)
+            };
+            return Ok(WavLayout {
+                fmt,
+                size_at: off + 4,
+                body,
+                declared,
+                data_len,
+            });
         }
         // Chunks are padded to an even size.
         off = match body.checked_add(size).and_then(|e| e.checked_add(size & 1)) {
@@ -173,12 +218,17 @@ pub(crate) fn parse(bytes: &[u8], path: &Path, out: &mut Vec<f32>) -> Result<Wav
     }
 }
 
-fn decode_fmt(
-    f: &Fmt,
-    data: &[u8],
+/// Decode the located data with the fast path: `Ok(None)` for a valid WAV
+/// whose codec symphonia handles (A-law / mu-law). A trailing partial frame
+/// is dropped.
+pub(crate) fn decode_fast(
+    bytes: &[u8],
+    layout: &WavLayout,
     path: &Path,
     out: &mut Vec<f32>,
-) -> Result<WavParse, AudioError> {
+) -> Result<Option<AudioInfo>, AudioError> {
+    let f = &layout.fmt;
+    let data = &bytes[layout.body..layout.body + layout.data_len];
     let p = || path.to_path_buf();
     if f.channels == 0 {
         return Err(AudioError::ZeroChannels { path: p() });
@@ -194,7 +244,7 @@ fn decode_fmt(
         (TAG_PCM, 4) => (Kind::I32, "pcm_s32le"),
         (TAG_FLOAT, 4) => (Kind::F32, "pcm_f32le"),
         (TAG_FLOAT, 8) => (Kind::F64, "pcm_f64le"),
-        (TAG_ALAW | TAG_MULAW, _) => return Ok(WavParse::Fallback),
+        (TAG_ALAW | TAG_MULAW, _) => return Ok(None),
         (TAG_PCM | TAG_FLOAT, _) => {
             return Err(AudioError::UnsupportedCodec {
                 path: p(),
@@ -221,11 +271,12 @@ fn decode_fmt(
     let data = &data[..frames * frame_bytes];
     out.clear();
     convert(kind, data, ch, path, out)?;
-    Ok(WavParse::Done(AudioInfo {
+    Ok(Some(AudioInfo {
         sample_rate: f.sample_rate,
         channels: f.channels,
         frames: frames as u64,
         codec: codec.to_string(),
+        truncated: None,
     }))
 }
 
@@ -260,22 +311,14 @@ fn convert(
                 as f32
         }),
         Kind::F32 => {
-            check_finite::<4>(data, path, |b| {
-                f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()
-            })?;
-            mix_f64::<4>(data, ch, out, |b| {
-                f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            });
-            finite_after_mix(out, ch, path)?;
+            let f = |b: &[u8]| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            check_range::<4>(data, path, f)?;
+            mix_f64::<4>(data, ch, out, f);
         }
         Kind::F64 => {
-            check_finite::<8>(data, path, |b| {
-                f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]).is_finite()
-            })?;
-            mix_f64::<8>(data, ch, out, |b| {
-                f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-            });
-            finite_after_mix(out, ch, path)?;
+            let f = |b: &[u8]| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            check_range::<8>(data, path, f)?;
+            mix_f64::<8>(data, ch, out, f);
         }
     }
     Ok(())
@@ -341,28 +384,21 @@ fn mix_f64<const B: usize>(data: &[u8], ch: usize, out: &mut Vec<f32>, f: impl F
     });
 }
 
-fn check_finite<const B: usize>(
+/// The range policy for float samples: the first one that is not finite is
+/// [`AudioError::NonFinite`], the first whose magnitude exceeds
+/// [`MAX_SAMPLE_MAGNITUDE`] is [`AudioError::OutOfRange`]. Bounded samples
+/// also mix and convert to `f32` without overflow.
+fn check_range<const B: usize>(
     data: &[u8],
     path: &Path,
-    ok: impl Fn(&[u8]) -> bool,
+    value: impl Fn(&[u8]) -> f64,
 ) -> Result<(), AudioError> {
-    match data.chunks_exact(B).position(|b| !ok(b)) {
+    match data
+        .chunks_exact(B)
+        .position(|b| !crate::in_range(value(b)))
+    {
         None => Ok(()),
-        Some(i) => Err(AudioError::NonFinite {
-            path: path.to_path_buf(),
-            index: i as u64,
-        }),
-    }
-}
-
-/// f64 samples larger than f32::MAX become infinite when converted.
-fn finite_after_mix(out: &[f32], ch: usize, path: &Path) -> Result<(), AudioError> {
-    match out.iter().position(|x| !x.is_finite()) {
-        None => Ok(()),
-        Some(i) => Err(AudioError::NonFinite {
-            path: path.to_path_buf(),
-            index: (i * ch) as u64,
-        }),
+        Some(i) => Err(crate::sample_error(path, i as u64, value(&data[i * B..]))),
     }
 }
 

@@ -220,20 +220,6 @@ fn truncated_header() {
 }
 
 #[test]
-fn truncated_data_decodes_whole_frames_present() {
-    let x = noise(100, 0.5, 1);
-    let wav = encode_wav(&x, 8000, 2, WavFormat::Pcm16);
-    // 44-byte header + 37 data bytes = 9 whole stereo frames (36 bytes).
-    let a = decode(&wav[..44 + 37], Path::new("t.wav")).unwrap();
-    assert_eq!(a.info.frames, 9);
-    let full = decode(&wav, Path::new("t.wav")).unwrap();
-    assert_eq!(a.samples, full.samples[..9]);
-    // A data chunk holding less than one frame is ZeroSamples.
-    let e = err_of(&wav[..44 + 3]);
-    assert!(matches!(e, AudioError::ZeroSamples { .. }), "{e}");
-}
-
-#[test]
 fn zero_samples() {
     let e = err_of(&encode_wav(&[], 8000, 1, WavFormat::Pcm16));
     assert!(matches!(e, AudioError::ZeroSamples { .. }), "{e}");
@@ -305,13 +291,6 @@ fn non_finite_float_samples() {
             assert_names_file(&e);
         }
     }
-    // f64 values beyond f32 range cannot be represented: also NonFinite.
-    let mut wav = encode_wav(&[0.0, 0.0], 8000, 1, WavFormat::F64);
-    wav[52..60].copy_from_slice(&1e300f64.to_le_bytes());
-    match err_of(&wav) {
-        AudioError::NonFinite { index, .. } => assert_eq!(index, 1),
-        other => panic!("{other}"),
-    }
 }
 
 #[test]
@@ -334,19 +313,6 @@ fn data_before_fmt_is_malformed() {
     out.extend_from_slice(&encode_wav(&[0.0], 8000, 1, WavFormat::Pcm16)[12..]);
     let e = err_of(&out);
     assert!(matches!(e, AudioError::Malformed { .. }), "{e}");
-}
-
-#[test]
-fn truncated_flac_keeps_decoded_frames_or_errors_cleanly() {
-    let bytes = std::fs::read(fixture("codec.flac")).unwrap();
-    let full = decode(&bytes, Path::new("c.flac")).unwrap();
-    // Cut inside the second (last) FLAC frame: the first frame survives.
-    let half = decode(&bytes[..bytes.len() - 300], Path::new("c.flac")).unwrap();
-    assert!(half.samples.len() < full.samples.len());
-    assert!(!half.samples.is_empty());
-    assert_eq!(half.samples[..], full.samples[..half.samples.len()]);
-    let e = decode(&bytes[..20], Path::new("c.flac")).unwrap_err();
-    assert!(e.to_string().contains("c.flac"), "{e}");
 }
 
 proptest::proptest! {

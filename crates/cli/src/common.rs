@@ -49,6 +49,37 @@ impl FeatureArgs {
     }
 }
 
+/// Decoding policy flags common to `spec`, `stats`, `experiment` and `infer`.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct DecodeArgs {
+    /// Accept truncated clips (the header declares more audio data than the file holds: a cut-off
+    /// download or copy): decode the part present, list them in a warning, and count them in the
+    /// statistics' provenance. Without it, each is an error naming the file and both sizes.
+    #[arg(long)]
+    pub allow_truncated: bool,
+}
+
+impl DecodeArgs {
+    /// The decoder options these flags describe.
+    pub fn options(&self) -> specnorm_features::DecodeOptions {
+        specnorm_features::DecodeOptions {
+            allow_truncated: self.allow_truncated,
+        }
+    }
+}
+
+/// Print the warning that lists clips accepted although truncated (nothing when there are none).
+pub fn warn_truncated(clips: &[String]) {
+    if !clips.is_empty() {
+        eprintln!(
+            "warning: accepted {} truncated clip(s) (--allow-truncated; only the part present is \
+             used):\n  {}",
+            clips.len(),
+            clips.join("\n  ")
+        );
+    }
+}
+
 /// Write `bytes` to `path` atomically (temporary sibling, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     specnorm_atomic::write(path, bytes).with_context(|| format!("writing {}", path.display()))

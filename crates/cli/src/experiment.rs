@@ -69,6 +69,10 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
+    // One experiment per output folder: a second one on the same --out refuses (the lock is
+    // released when this process exits, however it exits).
+    let _lock = specnorm_atomic::lock_dir(&a.out)
+        .with_context(|| format!("cannot start: --out {} is locked", a.out.display()))?;
     let data = match &a.data {
         Some(d) => d.clone(),
         None => {

@@ -30,6 +30,8 @@ pub struct Args {
     /// any such file makes the exit status non-zero.
     #[arg(long)]
     pub skip_bad: bool,
+    #[command(flatten)]
+    pub decode: crate::common::DecodeArgs,
 }
 
 const AUDIO_EXT: [&str; 6] = ["wav", "flac", "ogg", "mp3", "oga", "wave"];
@@ -58,7 +60,9 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let clf = Classifier::load(&a.model)?.with_top_k(a.top_k.max(1));
+    let clf = Classifier::load(&a.model)?
+        .with_top_k(a.top_k.max(1))
+        .with_decode_options(a.decode.options());
     let kind = match clf.input_kind() {
         ModelInput::Spectrogram => "feature-input model (front end: specnorm-features)".to_string(),
         ModelInput::Waveform { stft } => format!(
@@ -126,6 +130,8 @@ pub fn run(a: Args) -> Result<()> {
         pb.inc(chunk.len() as u64);
     }
     pb.finish_and_clear();
+    let truncated: Vec<String> = clf.take_truncated().iter().map(|t| t.to_string()).collect();
+    crate::common::warn_truncated(&truncated);
     if failed > 0 && !a.skip_bad {
         bail!(
             "{failed} of {} file(s) could not be classified (see above)",

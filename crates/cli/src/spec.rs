@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use specnorm_features::FeatureExtractor;
 use specnorm_plot::{heatmap, HeatmapOpts};
 
-use crate::common::{ensure_parent, write_npy, FeatureArgs};
+use crate::common::{ensure_parent, warn_truncated, write_npy, DecodeArgs, FeatureArgs};
 
 /// Arguments of `specnorm spec`.
 #[derive(clap::Args, Debug)]
@@ -21,6 +21,8 @@ pub struct Args {
     pub png: Option<PathBuf>,
     #[command(flatten)]
     pub features: FeatureArgs,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -28,8 +30,10 @@ pub fn run(a: Args) -> Result<()> {
         bail!("nothing to write: pass --out OUT.npy and/or --png OUT.png");
     }
     let cfg = a.features.config();
-    let fx = FeatureExtractor::new(cfg.clone())?;
+    let fx = FeatureExtractor::new(cfg.clone())?.with_decode_options(a.decode.options());
     let spec = fx.extract_file(&a.input)?;
+    let truncated: Vec<String> = fx.take_truncated().iter().map(|t| t.to_string()).collect();
+    warn_truncated(&truncated);
     let (f, t) = spec.dim();
     if let Some(out) = &a.out {
         ensure_parent(out)?;

@@ -7,14 +7,14 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use specnorm_features::FeatureExtractor;
-use specnorm_folds::Dataset;
+use specnorm_folds::{Dataset, DatasetOptions};
 use specnorm_pipeline::{
     max_abs_difference, merge_files, write_outputs, Axes, DatasetStats, FinishedStats, OutputPaths,
     Sample, Shard, ShardSpec, StatsPlan, StatsRequest,
 };
 use specnorm_stats::Stats;
 
-use crate::common::FeatureArgs;
+use crate::common::{warn_truncated, DecodeArgs, FeatureArgs};
 
 const EXAMPLES: &str = "Examples:
   specnorm stats --data ESC-50-master --valid-fold 1 --axes channel --out stats.json
@@ -56,6 +56,10 @@ pub struct Args {
     /// Leave out clips that fail to decode (and say how many) instead of stopping.
     #[arg(long)]
     pub skip_bad: bool,
+    /// Read metadata entries that resolve outside the dataset's audio folder (`../x`, absolute
+    /// paths, symbolic links pointing out). Without it they are an error listing the rows.
+    #[arg(long)]
+    pub allow_outside_root: bool,
     /// Reduce one shard and write its partial file: K/N (clip i goes to shard i % N + 1), `auto`
     /// (Slurm array: SLURM_ARRAY_TASK_ID/_MIN/_STEP/_COUNT) or `auto/N` (Kubernetes Indexed Job:
     /// JOB_COMPLETION_INDEX, N = completions). Merge the partials with `specnorm stats merge`.
@@ -67,6 +71,8 @@ pub struct Args {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub features: FeatureArgs,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
 }
 
 /// Subcommands of `specnorm stats`.
@@ -96,7 +102,11 @@ pub fn run(a: Args) -> Result<()> {
         return merge(m);
     }
     let data = a.data.context("--data is required")?;
-    let ds = Dataset::open(&data).with_context(|| format!("opening dataset {}", data.display()))?;
+    let opts = DatasetOptions {
+        allow_outside_root: a.allow_outside_root,
+    };
+    let ds = Dataset::open_with(&data, opts)
+        .with_context(|| format!("opening dataset {}", data.display()))?;
     let shard = match a.shard {
         Some(spec) => {
             let (shard, origin) = spec.resolve(|k| std::env::var(k).ok())?;
@@ -118,10 +128,11 @@ pub fn run(a: Args) -> Result<()> {
         shard,
         batch_size: a.batch_size,
         skip_bad: a.skip_bad,
+        allow_truncated: a.decode.allow_truncated,
         features: a.features.config(),
     };
     let plan = StatsPlan::new(&ds, &req)?;
-    let fx = FeatureExtractor::new(req.features.clone())?;
+    let fx = FeatureExtractor::new(req.features.clone())?.with_decode_options(plan.decode);
     eprintln!(
         "stats over {} training clips (folds {:?}, validation fold {} excluded{}), {} threads",
         plan.clips.len(),
@@ -151,6 +162,7 @@ pub fn run(a: Args) -> Result<()> {
             result.bad.join("\n  ")
         );
     }
+    warn_truncated(&result.truncated);
     let clips = result.spectrogram.clips();
     println!(
         "{clips} clips in {secs:.1} s ({:.0} clips/s)",

@@ -3,11 +3,11 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use ndarray::{Array2, ArrayViewMut2};
 use rayon::prelude::*;
-use specnorm_audio::{AudioError, Resampler};
+use specnorm_audio::{AudioError, AudioInfo, DecodeOptions, Resampler, Truncation};
 use specnorm_dsp::SpectrogramPlan;
 
 use crate::{FeatureConfig, FeatureError, MAX_WAVEFORM_SAMPLES};
@@ -77,12 +77,33 @@ impl Input<'_> {
     }
 }
 
+/// A clip that was accepted although truncated ([`DecodeOptions::allow_truncated`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TruncatedClip {
+    /// The file.
+    pub path: PathBuf,
+    /// What its header declared and what it held.
+    pub truncation: Truncation,
+}
+
+impl std::fmt::Display for TruncatedClip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.truncation)
+    }
+}
+
 /// A planned front end: FFT plans, window, mel matrix and resamplers are built
 /// once and shared by every call (it is `Send + Sync`).
+///
+/// Decoding follows [`DecodeOptions`] ([`Self::with_decode_options`]; strict by default: a
+/// truncated clip is an error). Clips accepted although truncated are recorded and handed out by
+/// [`Self::take_truncated`], so a caller can list them.
 pub struct FeatureExtractor {
     cfg: FeatureConfig,
     plan: SpectrogramPlan,
     resamplers: RwLock<HashMap<u32, Arc<Resampler>>>,
+    decode: DecodeOptions,
+    truncated: Mutex<Vec<TruncatedClip>>,
 }
 
 impl std::fmt::Debug for FeatureExtractor {
@@ -112,7 +133,47 @@ impl FeatureExtractor {
             cfg,
             plan,
             resamplers: RwLock::new(HashMap::new()),
+            decode: DecodeOptions::default(),
+            truncated: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Decode files with `opts` (builder style). The options are not part of the
+    /// [`FeatureConfig`]: they decide which files are accepted, not what a feature looks like.
+    pub fn with_decode_options(mut self, opts: DecodeOptions) -> Self {
+        self.decode = opts;
+        self
+    }
+
+    /// The decoding options in use.
+    pub fn decode_options(&self) -> DecodeOptions {
+        self.decode
+    }
+
+    /// The clips accepted although truncated since the last call, sorted by path (each once),
+    /// and forgets them.
+    pub fn take_truncated(&self) -> Vec<TruncatedClip> {
+        let mut v = match self.truncated.lock() {
+            Ok(mut g) => std::mem::take(&mut *g),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        };
+        v.sort_by(|a, b| a.path.cmp(&b.path));
+        v.dedup_by(|a, b| a.path == b.path);
+        v
+    }
+
+    /// Remember a clip accepted although truncated.
+    fn note(&self, source: &Path, info: &AudioInfo) {
+        if let Some(truncation) = info.truncated {
+            let clip = TruncatedClip {
+                path: source.to_path_buf(),
+                truncation,
+            };
+            match self.truncated.lock() {
+                Ok(mut g) => g.push(clip),
+                Err(p) => p.into_inner().push(clip),
+            }
+        }
     }
 
     /// The configuration this extractor was planned for.
@@ -222,7 +283,8 @@ impl FeatureExtractor {
     ) -> Result<(), FeatureError> {
         let source = input.source();
         let decode = |bytes: &[u8], decoded: &mut Vec<f32>, done: &mut dyn FnMut(Stage)| {
-            let info = specnorm_audio::decode_into(bytes, source, decoded)?;
+            let info = specnorm_audio::decode_into_with(bytes, source, decoded, self.decode)?;
+            self.note(source, &info);
             done(Stage::Decode);
             Ok::<_, FeatureError>(info.sample_rate)
         };
@@ -237,7 +299,10 @@ impl FeatureExtractor {
                 let rate = decode(bytes, &mut s.decoded, done)?;
                 (&s.decoded, rate, true)
             }
-            Input::Samples(samples, rate) => (samples, rate, false),
+            Input::Samples(samples, rate) => {
+                specnorm_audio::check_samples(samples, source)?;
+                (samples, rate, false)
+            }
         };
         self.check_len(samples.len(), rate, source)?;
         if owned && rate == self.cfg.sample_rate {
@@ -308,7 +373,8 @@ impl FeatureExtractor {
     /// (with `waveform_norm: false, seconds: None`: decoding and resampling only, what runs
     /// outside a waveform-input ONNX model). Same length guard as [`Self::extract_file`].
     pub fn load_waveform(&self, path: &Path) -> Result<Vec<f32>, FeatureError> {
-        let audio = specnorm_audio::load(path)?;
+        let audio = specnorm_audio::load_with(path, self.decode)?;
+        self.note(path, &audio.info);
         self.check_len(audio.samples.len(), audio.info.sample_rate, path)?;
         Ok(self.prepare_waveform(&audio.samples, audio.info.sample_rate)?)
     }

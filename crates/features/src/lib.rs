@@ -34,7 +34,8 @@ use serde::{Deserialize, Serialize};
 use specnorm_audio::AudioError;
 use specnorm_dsp::{DspError, SpectrogramConfig};
 
-pub use extractor::{FeatureExtractor, Stage};
+pub use extractor::{FeatureExtractor, Stage, TruncatedClip};
+pub use specnorm_audio::DecodeOptions;
 
 /// Everything that decides what a feature looks like. Stored with statistics,
 /// checkpoints and exported models so that inference reproduces training.

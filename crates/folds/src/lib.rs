@@ -32,6 +32,8 @@
 //! ```
 #![deny(missing_docs)]
 
+mod root;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -159,6 +161,21 @@ pub enum FoldsError {
         /// Number of items checked.
         total: usize,
     },
+    /// Metadata rows whose file resolves (after `..` and symbolic links) outside the audio folder.
+    #[error(
+        "{}: {} row(s) name files outside the audio folder {} (after resolving '..' and symbolic \
+         links; pass --allow-outside-root to read them anyway):\n  {}",
+        .csv.display(), .rows.len(), .audio_dir.display(),
+        .rows.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n  ")
+    )]
+    OutsideRoot {
+        /// CSV file.
+        csv: PathBuf,
+        /// Audio directory.
+        audio_dir: PathBuf,
+        /// Every such row.
+        rows: Vec<OutsideRow>,
+    },
     /// The requested fold has no items.
     #[error("{}: fold {fold} has no items; available folds are {available:?}", .csv.display())]
     EmptyFold {
@@ -169,6 +186,38 @@ pub enum FoldsError {
         /// Folds present.
         available: Vec<u32>,
     },
+}
+
+/// A metadata row whose file lies outside the audio folder ([`FoldsError::OutsideRoot`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutsideRow {
+    /// 1-based CSV line number.
+    pub row: u64,
+    /// The file name as written in the CSV.
+    pub filename: String,
+    /// Where it resolves to.
+    pub resolved: PathBuf,
+}
+
+impl std::fmt::Display for OutsideRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "row {}: {:?} -> {}",
+            self.row,
+            self.filename,
+            self.resolved.display()
+        )
+    }
+}
+
+/// How [`Dataset::open_with`] / [`Dataset::from_csv_with`] treat the metadata. `Default` is the
+/// safe policy of [`Dataset::open`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DatasetOptions {
+    /// Accept entries that resolve outside the audio folder (`../x`, `/etc/hostname`, a symbolic
+    /// link pointing out). Off: they are [`FoldsError::OutsideRoot`] (`--allow-outside-root`).
+    pub allow_outside_root: bool,
 }
 
 /// Column names of the metadata CSV. `Default` gives the ESC-50 names.
@@ -236,18 +285,39 @@ fn parse_u32(s: &str) -> Option<u32> {
 }
 
 impl Dataset {
-    /// Opens an ESC-50 style root: `<root>/meta/esc50.csv`, audio in `<root>/audio`.
+    /// Opens an ESC-50 style root: `<root>/meta/esc50.csv`, audio in `<root>/audio`, with the
+    /// default [`DatasetOptions`] (every entry must lie inside the audio folder).
     pub fn open(root: &Path) -> Result<Dataset, FoldsError> {
-        Self::from_csv(
+        Self::open_with(root, DatasetOptions::default())
+    }
+
+    /// [`Dataset::open`] with [`DatasetOptions`].
+    pub fn open_with(root: &Path, opts: DatasetOptions) -> Result<Dataset, FoldsError> {
+        Self::from_csv_with(
             &root.join("meta").join("esc50.csv"),
             &root.join("audio"),
             &Columns::default(),
+            opts,
         )
     }
 
-    /// Reads any metadata CSV with the given column names. Does not touch the audio files
-    /// (see [`check_files`](Self::check_files)).
+    /// Reads any metadata CSV with the given column names, with the default [`DatasetOptions`].
+    ///
+    /// Every entry must resolve inside `audio_dir` once `..` and symbolic links are resolved
+    /// (the audio folder itself may be a link); all rows that do not are reported at once as
+    /// [`FoldsError::OutsideRoot`], before any audio file is opened. Existence and content of the
+    /// files are not checked here (see [`check_files`](Self::check_files)).
     pub fn from_csv(csv: &Path, audio_dir: &Path, cols: &Columns) -> Result<Dataset, FoldsError> {
+        Self::from_csv_with(csv, audio_dir, cols, DatasetOptions::default())
+    }
+
+    /// [`Dataset::from_csv`] with [`DatasetOptions`].
+    pub fn from_csv_with(
+        csv: &Path,
+        audio_dir: &Path,
+        cols: &Columns,
+        opts: DatasetOptions,
+    ) -> Result<Dataset, FoldsError> {
         let csv_path = csv.to_path_buf();
         let file = std::fs::File::open(csv).map_err(|source| FoldsError::Io {
             csv: csv_path.clone(),
@@ -294,6 +364,7 @@ impl Dataset {
         );
 
         let mut items = Vec::new();
+        let mut rows = Vec::new();
         let mut seen: HashMap<String, u64> = HashMap::new();
         let mut class_rows: HashMap<u32, (String, u64)> = HashMap::new();
         let mut rec = csv::ByteRecord::new();
@@ -359,6 +430,7 @@ impl Dataset {
                 }
             }
             seen.insert(filename.clone(), row);
+            rows.push(row);
             items.push(Item {
                 path: audio_dir.join(&filename),
                 filename,
@@ -372,6 +444,9 @@ impl Dataset {
                 csv: csv_path,
                 what: "no data rows",
             });
+        }
+        if !opts.allow_outside_root {
+            root::check_inside(&csv_path, audio_dir, &items, &rows)?;
         }
         Ok(Dataset {
             csv: csv_path,

@@ -194,3 +194,89 @@ fn empty_fold_is_an_error() {
         "{e}"
     );
 }
+
+// ---- containment: entries must stay inside the audio folder -----------------
+
+/// A dataset root with `audio/in.wav`, a secret file beside the root, and `audio/link.wav`, a
+/// symbolic link pointing at the secret.
+fn rooted(rows: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ds");
+    std::fs::create_dir_all(root.join("audio/sub")).unwrap();
+    std::fs::create_dir_all(root.join("meta")).unwrap();
+    std::fs::write(root.join("audio/in.wav"), b"RIFF").unwrap();
+    std::fs::write(root.join("audio/sub/deep.wav"), b"RIFF").unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, b"not yours").unwrap();
+    std::os::unix::fs::symlink(&secret, root.join("audio/link.wav")).unwrap();
+    let mut csv = HEADER.to_string();
+    for (i, r) in rows.iter().enumerate() {
+        csv += &format!("{r},{},0,dog,False,{i},A\n", i % 2 + 1);
+    }
+    std::fs::write(root.join("meta/esc50.csv"), csv).unwrap();
+    (dir, root, secret)
+}
+
+#[test]
+fn entries_outside_the_audio_folder_are_refused_with_their_rows() {
+    let (_d, root, secret) = rooted(&[
+        "in.wav",
+        "../../../../../../../../etc/passwd",
+        "sub/../in.wav",
+        "/etc/hostname",
+        "link.wav",
+        "sub/deep.wav",
+        "../meta/esc50.csv",
+    ]);
+    let e = Dataset::open(&root).unwrap_err();
+    let FoldsError::OutsideRoot { rows, .. } = &e else {
+        panic!("{e}")
+    };
+    let listed: Vec<(u64, &str)> = rows.iter().map(|r| (r.row, r.filename.as_str())).collect();
+    assert_eq!(
+        listed,
+        vec![
+            (3, "../../../../../../../../etc/passwd"),
+            (5, "/etc/hostname"),
+            (6, "link.wav"),
+            (8, "../meta/esc50.csv"),
+        ]
+    );
+    assert_eq!(rows[0].resolved, PathBuf::from("/etc/passwd"));
+    assert_eq!(rows[1].resolved, PathBuf::from("/etc/hostname"));
+    assert_eq!(rows[2].resolved, std::fs::canonicalize(&secret).unwrap());
+    let msg = e.to_string();
+    assert!(msg.contains("esc50.csv"), "{msg}");
+    assert!(
+        msg.contains("4 row(s) name files outside the audio folder"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("row 5: \"/etc/hostname\" -> /etc/hostname"),
+        "{msg}"
+    );
+    assert!(msg.contains("--allow-outside-root"), "{msg}");
+}
+
+#[test]
+fn allow_outside_root_accepts_them_and_inside_entries_pass() {
+    use specnorm_folds::DatasetOptions;
+    let (_d, root, _secret) = rooted(&["in.wav", "link.wav", "/etc/hostname"]);
+    let opts = DatasetOptions {
+        allow_outside_root: true,
+    };
+    let ds = Dataset::open_with(&root, opts).unwrap();
+    assert_eq!(ds.items().len(), 3);
+    assert_eq!(ds.items()[2].path, PathBuf::from("/etc/hostname"));
+    // Only inside entries (a `..` that comes back in, a subfolder): accepted by default.
+    let (_d, root, _secret) = rooted(&["in.wav", "sub/../in2.wav", "sub/deep.wav"]);
+    assert_eq!(Dataset::open(&root).unwrap().items().len(), 3);
+    // The audio folder itself may be a symbolic link (a dataset mounted elsewhere).
+    let (d, root, _secret) = rooted(&["in.wav", "sub/deep.wav"]);
+    let view = d.path().join("view");
+    std::fs::create_dir_all(view.join("meta")).unwrap();
+    std::fs::copy(root.join("meta/esc50.csv"), view.join("meta/esc50.csv")).unwrap();
+    std::os::unix::fs::symlink(root.join("audio"), view.join("audio")).unwrap();
+    let ds = Dataset::open(&view).unwrap();
+    ds.check_files().unwrap();
+}

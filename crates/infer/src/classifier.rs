@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use ort::session::Session;
 use ort::value::Tensor;
 use specnorm_contract::{ModelInput, ModelMetadata};
-use specnorm_features::{FeatureConfig, FeatureExtractor};
+use specnorm_features::{DecodeOptions, FeatureConfig, FeatureExtractor, TruncatedClip};
 
 use crate::runtime::{ort_err, runtime};
 use crate::signature::check_signature;
@@ -103,6 +103,20 @@ impl Classifier {
     pub fn with_top_k(mut self, k: usize) -> Self {
         self.top_k = k.max(1);
         self
+    }
+
+    /// Decodes files with `opts` (e.g. `allow_truncated`; strict by default).
+    pub fn with_decode_options(self, opts: DecodeOptions) -> Self {
+        Self {
+            extractor: self.extractor.with_decode_options(opts),
+            ..self
+        }
+    }
+
+    /// The files accepted although truncated since the last call (see
+    /// [`FeatureExtractor::take_truncated`]).
+    pub fn take_truncated(&self) -> Vec<TruncatedClip> {
+        self.extractor.take_truncated()
     }
 
     /// The model's metadata.

@@ -24,6 +24,13 @@ pub struct ShardPart {
     pub digest: String,
     /// Clips the shard left out as bad (`--skip-bad`).
     pub bad: u64,
+    /// Truncated clips the shard accepted (`--allow-truncated`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub truncated: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The exact state of a dataset statistics run over some shards of the training clips (all of
@@ -41,6 +48,10 @@ pub struct DatasetStats {
     pub parts: Vec<ShardPart>,
     /// Every clip left out as bad, with its reason (in shard order).
     pub bad: Vec<String>,
+    /// Every clip accepted although truncated (`--allow-truncated`), with the declared and present
+    /// lengths (in shard order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truncated: Vec<String>,
     /// The exact accumulator.
     pub spectrogram: SpectrogramStats,
 }
@@ -101,6 +112,13 @@ impl DatasetStats {
             return Err(format!(
                 "the shards list {bad} bad clips but {} are named",
                 self.bad.len()
+            ));
+        }
+        let truncated: u64 = self.parts.iter().map(|p| p.truncated).sum();
+        if truncated != self.truncated.len() as u64 {
+            return Err(format!(
+                "the shards list {truncated} truncated clips but {} are named",
+                self.truncated.len()
             ));
         }
         Ok(())
@@ -192,6 +210,12 @@ impl DatasetStats {
                 self.shard_count
             );
         }
+        if !self.truncated.is_empty() {
+            note += &format!(
+                "; --allow-truncated: {} truncated clips accepted",
+                self.truncated.len()
+            );
+        }
         let provenance = Provenance {
             dataset: src.dataset.clone(),
             folds: src.train_folds.clone(),
@@ -207,6 +231,7 @@ impl DatasetStats {
                 missing,
                 clip_digests: self.parts.iter().map(|p| p.digest.clone()).collect(),
             }),
+            truncated_accepted: self.truncated.len() as u64,
         };
         Ok(FinishedStats {
             stats: self
@@ -289,6 +314,7 @@ pub fn merge(parts: &[(String, DatasetStats)]) -> Result<DatasetStats, PipelineE
         merged.spectrogram.merge(&p.spectrogram)?;
         merged.parts.extend(p.parts.iter().cloned());
         merged.bad.extend(p.bad.iter().cloned());
+        merged.truncated.extend(p.truncated.iter().cloned());
     }
     merged.parts.sort_by_key(|p| p.shard);
     Ok(merged)

@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use specnorm_features::FeatureConfig;
+use specnorm_features::{DecodeOptions, FeatureConfig};
 use specnorm_folds::{Dataset, Item};
 
 use crate::{Axes, PipelineError, Shard};
@@ -54,6 +54,9 @@ pub struct StatsRequest {
     pub batch_size: usize,
     /// Leave out clips that fail to decode (they are listed) instead of failing.
     pub skip_bad: bool,
+    /// Accept truncated clips (header declares more data than the file holds): their present
+    /// part contributes, they are listed, and the provenance counts them (`--allow-truncated`).
+    pub allow_truncated: bool,
     /// The feature front end.
     pub features: FeatureConfig,
 }
@@ -67,6 +70,7 @@ impl Default for StatsRequest {
             shard: Shard::FULL,
             batch_size: 64,
             skip_bad: false,
+            allow_truncated: false,
             features: FeatureConfig::default(),
         }
     }
@@ -109,6 +113,8 @@ pub struct StatsPlan {
     pub batch_size: usize,
     /// Leave out bad clips instead of failing.
     pub skip_bad: bool,
+    /// How clips are decoded (`allow_truncated`).
+    pub decode: DecodeOptions,
 }
 
 /// SHA-256 (hex, `sha256:` prefix) of `parts` with separators, so no two lists collide by
@@ -157,7 +163,9 @@ pub fn clip_list_digest(items: &[Item]) -> String {
 
 impl StatsPlan {
     /// Resolves `req` against `ds`: checks that every listed file exists (all missing files are
-    /// reported at once), holds out the validation fold, samples, and selects the shard.
+    /// reported at once), holds out the validation fold, samples, and selects the shard. The
+    /// extractor that runs the plan must decode with [`StatsPlan::decode`]
+    /// ([`FeatureExtractor::with_decode_options`](specnorm_features::FeatureExtractor::with_decode_options)).
     pub fn new(ds: &Dataset, req: &StatsRequest) -> Result<StatsPlan, PipelineError> {
         ds.check_files()?;
         let split = ds.split(req.valid_fold)?;
@@ -189,6 +197,9 @@ impl StatsPlan {
             clips,
             batch_size: req.batch_size.max(1),
             skip_bad: req.skip_bad,
+            decode: DecodeOptions {
+                allow_truncated: req.allow_truncated,
+            },
         })
     }
 }

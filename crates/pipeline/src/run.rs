@@ -14,7 +14,8 @@ impl StatsPlan {
     /// so the result is the same, bit for bit, for any thread count or batch size, and equals
     /// pushing the clips' spectrograms into one [`SpectrogramStats`] in order. `progress` is called
     /// once per finished clip. A clip that fails is listed with its file name and reason; without
-    /// `skip_bad` the run goes on to list every bad clip, then fails with all of them.
+    /// `skip_bad` the run goes on to list every bad clip, then fails with all of them. Clips
+    /// accepted although truncated (`allow_truncated`) are listed in [`DatasetStats::truncated`].
     pub fn run(
         &self,
         fx: &FeatureExtractor,
@@ -26,6 +27,15 @@ impl StatsPlan {
                     .into(),
             ));
         }
+        if fx.decode_options() != self.decode {
+            return Err(PipelineError::Config(format!(
+                "the feature extractor decodes with {:?} but the plan asks for {:?}",
+                fx.decode_options(),
+                self.decode
+            )));
+        }
+        // Forget what an earlier run of this extractor accepted.
+        fx.take_truncated();
         let mut acc = SpectrogramStats::new();
         let mut bad = Vec::new();
         for chunk in self.clips.chunks(self.batch_size) {
@@ -54,6 +64,15 @@ impl StatsPlan {
         if !bad.is_empty() && !self.skip_bad {
             return Err(PipelineError::BadFiles(bad));
         }
+        let truncated: Vec<String> = fx
+            .take_truncated()
+            .into_iter()
+            .filter(|t| {
+                let prefix = format!("{}:", t.path.display());
+                !bad.iter().any(|b| b.starts_with(&prefix))
+            })
+            .map(|t| t.to_string())
+            .collect();
         Ok(DatasetStats {
             source: self.source.clone(),
             shard_count: self.shard.count(),
@@ -62,8 +81,10 @@ impl StatsPlan {
                 clips: acc.clips(),
                 digest: self.shard_digest.clone(),
                 bad: bad.len() as u64,
+                truncated: truncated.len() as u64,
             }],
             bad,
+            truncated,
             spectrogram: acc,
         })
     }
@@ -108,6 +129,6 @@ pub fn dataset_stats(
     progress: &(dyn Fn() + Sync),
 ) -> Result<DatasetStats, PipelineError> {
     let plan = StatsPlan::new(ds, req)?;
-    let fx = FeatureExtractor::new(req.features.clone())?;
+    let fx = FeatureExtractor::new(req.features.clone())?.with_decode_options(plan.decode);
     plan.run(&fx, progress)
 }

@@ -29,6 +29,15 @@ pub struct Provenance {
     /// How the statistics were assembled from shards; `None` for a single run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shards: Option<ShardProvenance>,
+    /// Clips whose header declared more audio data than the file held, accepted with
+    /// `--allow-truncated` (their present part contributed); 0, and absent from the file, unless
+    /// that flag was given.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub truncated_accepted: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Which shards of a sharded statistics run were merged (see `specnorm stats merge`).
@@ -54,6 +63,7 @@ impl Default for Provenance {
             features: serde_json::Value::Null,
             note: None,
             shards: None,
+            truncated_accepted: 0,
         }
     }
 }

@@ -282,6 +282,7 @@ fn json_and_npy_round_trip() {
         features: serde_json::json!({"n_fft": 400}),
         note: Some("test".into()),
         shards: None,
+        truncated_accepted: 3,
     });
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("stats.json");
