@@ -16,6 +16,8 @@
 //! goes through [`Normalizer::for_validation_fold`], which refuses statistics
 //! whose provenance includes the validation fold.
 
+use std::collections::BTreeSet;
+
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 use specnorm_features::FeatureConfig;
@@ -181,6 +183,60 @@ pub fn parse_list<S: AsRef<str>>(names: &[S]) -> Result<Vec<Setting>, SettingsEr
     Ok(out)
 }
 
+/// One value of a settings list (`--settings a,b`): a setting or `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingChoice {
+    /// Every setting ([`ALL`]).
+    All,
+    /// One setting.
+    One(Setting),
+}
+
+impl SettingChoice {
+    /// Every choice: `all`, then [`ALL`] in report order.
+    pub const CHOICES: [SettingChoice; ALL.len() + 1] = {
+        let mut out = [SettingChoice::All; ALL.len() + 1];
+        let mut i = 0;
+        while i < ALL.len() {
+            out[i + 1] = SettingChoice::One(ALL[i]);
+            i += 1;
+        }
+        out
+    };
+
+    /// The name [`parse_list`] accepts for it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SettingChoice::All => "all",
+            SettingChoice::One(s) => s.name,
+        }
+    }
+}
+
+/// `--settings` lists its values with the descriptions of [`ALL`] (and the
+/// `per_channel` / `per_instance` aliases of [`by_name`]).
+#[cfg(feature = "clap")]
+impl clap::ValueEnum for SettingChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::CHOICES
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let v = clap::builder::PossibleValue::new(self.name());
+        Some(match self {
+            SettingChoice::All => v.help("every setting below"),
+            SettingChoice::One(s) => {
+                let v = v.help(s.description);
+                match s.spec_norm {
+                    SpecNorm::PerChannel => v.aliases(["per_channel", "per-channel"]),
+                    SpecNorm::PerInstance => v.aliases(["per_instance", "per-instance"]),
+                    _ => v,
+                }
+            }
+        })
+    }
+}
+
 impl Setting {
     /// The features this setting is computed from.
     pub fn variant(&self) -> FeatureVariant {
@@ -206,25 +262,29 @@ pub fn pcen_config(features: &FeatureConfig) -> PcenConfig {
     }
 }
 
+/// One training spectrogram `[F, T]` and the fold it comes from.
+pub type FoldClip<'a> = (u32, &'a Array2<f32>);
+
 /// Accumulates global or per-channel statistics over `[F, T]` training
-/// spectrograms (viewed as `[1, 1, F, T]` batches) with fold provenance.
+/// spectrograms (viewed as `[1, 1, F, T]` batches). The provenance folds are the
+/// folds of the clips accumulated, so statistics can only claim the folds they saw.
 pub fn training_stats(
     per_channel: bool,
-    train: &[&Array2<f32>],
-    train_folds: &[u32],
+    train: &[FoldClip<'_>],
     dataset: &str,
     features: &FeatureConfig,
 ) -> Result<Stats, SettingsError> {
     let mut acc = SpectrogramStats::new();
-    acc.extend(train.iter().map(|x| x.view()))?;
+    acc.extend(train.iter().map(|(_, x)| x.view()))?;
     let stats = acc.stats(if per_channel {
         Axes::Channel
     } else {
         Axes::Global
     })?;
+    let folds: BTreeSet<u32> = train.iter().map(|(f, _)| *f).collect();
     Ok(stats.with_provenance(Provenance {
         dataset: dataset.to_string(),
-        folds: train_folds.to_vec(),
+        folds: folds.into_iter().collect(),
         clips: train.len() as u64,
         sample_fraction: 1.0,
         features: serde_json::to_value(features).unwrap_or(serde_json::Value::Null),
@@ -235,12 +295,12 @@ pub fn training_stats(
 
 /// The normalizer of `setting` for validation fold `valid_fold`, with the
 /// statistics it was built from (global/channel only). Statistics come from
-/// `train` (the training folds' features, of `setting.variant()`) and pass the
-/// leakage guard [`Normalizer::for_validation_fold`].
+/// `train` (features of `setting.variant()` with their folds) and pass the
+/// leakage guard [`Normalizer::for_validation_fold`]: a training set that
+/// holds a clip of `valid_fold` is [`NormError::Leakage`].
 pub fn fit_normalizer(
     setting: &Setting,
-    train: &[&Array2<f32>],
-    train_folds: &[u32],
+    train: &[FoldClip<'_>],
     valid_fold: u32,
     dataset: &str,
     features: &FeatureConfig,
@@ -254,7 +314,7 @@ pub fn fit_normalizer(
                 return Err(SettingsError::NoTrainingData(valid_fold));
             }
             let per_channel = setting.spec_norm == SpecNorm::PerChannel;
-            let stats = training_stats(per_channel, train, train_folds, dataset, features)?;
+            let stats = training_stats(per_channel, train, dataset, features)?;
             let norm = Normalizer::for_validation_fold(&stats, valid_fold)?;
             Ok((norm, Some(stats)))
         }
@@ -272,6 +332,15 @@ pub fn apply(norm: &Normalizer, x: &Array2<f32>) -> Result<Array2<f32>, Settings
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn choices_follow_the_table() {
+        let names: Vec<&str> = SettingChoice::CHOICES.iter().map(|c| c.name()).collect();
+        assert_eq!(names[0], "all");
+        let table: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        assert_eq!(names[1..], table[..]);
+        assert_eq!(parse_list(&names).unwrap().len(), ALL.len());
+    }
 
     #[test]
     fn names_and_variants() {
@@ -321,19 +390,23 @@ mod tests {
     #[test]
     fn global_and_channel_stats_come_from_training_clips() {
         let c = clips();
-        let train: Vec<&Array2<f32>> = c.iter().collect();
+        // Folds 2, 3, 2, 3.
+        let train: Vec<FoldClip<'_>> = c
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (2 + i as u32 % 2, x))
+            .collect();
         let cfg = FeatureConfig::default();
-        let (n, stats) =
-            fit_normalizer(&by_name("global").unwrap(), &train, &[2, 3], 1, "t", &cfg).unwrap();
+        let (n, stats) = fit_normalizer(&by_name("global").unwrap(), &train, 1, "t", &cfg).unwrap();
         let stats = stats.unwrap();
         assert_eq!(stats.provenance.folds, vec![2, 3]);
+        assert_eq!(stats.provenance.clips, 4);
         // Mean over f in 0..3, t in 0..5, i in 0..4 of 10f + t + i = 10 + 2 + 1.5.
         match n {
             Normalizer::Global { mean, .. } => assert!((mean - 13.5).abs() < 1e-5),
             other => panic!("{other:?}"),
         }
-        let (n, _) =
-            fit_normalizer(&by_name("channel").unwrap(), &train, &[2, 3], 1, "t", &cfg).unwrap();
+        let (n, _) = fit_normalizer(&by_name("channel").unwrap(), &train, 1, "t", &cfg).unwrap();
         match &n {
             Normalizer::PerChannel { mean, .. } => {
                 assert_eq!(mean.len(), 3);
@@ -343,24 +416,29 @@ mod tests {
         }
         let y = apply(&n, &c[0]).unwrap();
         assert_eq!(y.dim(), (3, 5));
-        // The leakage guard: statistics that include the validation fold are refused.
-        let leak = fit_normalizer(&by_name("channel").unwrap(), &train, &[1, 2], 1, "t", &cfg);
-        assert!(matches!(
-            leak,
-            Err(SettingsError::Norm(NormError::Leakage(_)))
-        ));
-        let empty = fit_normalizer(&by_name("global").unwrap(), &[], &[2], 1, "t", &cfg);
+        // The leakage guard: one clip of the validation fold among the training
+        // clips puts fold 1 into the provenance, and the statistics are refused.
+        let mut leaky = train.clone();
+        leaky[0].0 = 1;
+        for name in ["global", "channel"] {
+            let leak = fit_normalizer(&by_name(name).unwrap(), &leaky, 1, "t", &cfg);
+            assert!(
+                matches!(leak, Err(SettingsError::Norm(NormError::Leakage(_)))),
+                "{name}: {leak:?}"
+            );
+        }
+        let empty = fit_normalizer(&by_name("global").unwrap(), &[], 1, "t", &cfg);
         assert!(matches!(empty, Err(SettingsError::NoTrainingData(1))));
     }
 
     #[test]
     fn stat_free_settings() {
         let cfg = FeatureConfig::default();
-        let (n, s) = fit_normalizer(&by_name("instance").unwrap(), &[], &[], 1, "t", &cfg).unwrap();
+        let (n, s) = fit_normalizer(&by_name("instance").unwrap(), &[], 1, "t", &cfg).unwrap();
         assert!(s.is_none());
         let y = apply(&n, &clips()[0]).unwrap();
         assert!(y.mean().unwrap().abs() < 1e-5);
-        let (p, _) = fit_normalizer(&by_name("pcen").unwrap(), &[], &[], 1, "t", &cfg).unwrap();
+        let (p, _) = fit_normalizer(&by_name("pcen").unwrap(), &[], 1, "t", &cfg).unwrap();
         let json = |n: &Normalizer| serde_json::to_value(specnorm_norm::NormSpec::from(n.clone()));
         assert_eq!(json(&p).unwrap()["hop_length"], 200);
         assert_eq!(json(&p).unwrap()["sample_rate"], 16000);

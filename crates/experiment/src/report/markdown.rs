@@ -1,0 +1,170 @@
+//! `results.md`: configuration, the per-setting table, the paired comparisons
+//! and links to the plots.
+
+use std::fmt::Write as _;
+
+use super::ResultsDoc;
+
+fn pct(v: f64) -> String {
+    format!("{:.2} %", 100.0 * v)
+}
+
+fn json_inline(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Renders `results.md`.
+pub fn render_markdown(doc: &ResultsDoc) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "# Spectrogram normalization experiment\n");
+    let _ = writeln!(md, "{}\n", doc.summary.conclusion);
+    let _ = writeln!(md, "## Configuration\n");
+    let _ = writeln!(md, "- config hash: `{}`", doc.config_hash);
+    if let serde_json::Value::Object(map) = &doc.config {
+        for (k, v) in map {
+            let _ = writeln!(md, "- {k}: `{}`", json_inline(v));
+        }
+    }
+    let _ = writeln!(md, "- finished runs: {}\n", doc.runs.len());
+
+    let _ = writeln!(md, "## Final validation accuracy per setting\n");
+    let _ = writeln!(
+        md,
+        "| setting | runs | mean | std | 95 % CI | min | max | mean time / run | best run |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---|---:|---:|---:|---|");
+    for s in &doc.summary.settings {
+        match s.accuracy {
+            Some(a) => {
+                let ci = a.ci95.map_or("n/a (1 run)".to_string(), |h| {
+                    format!("[{}, {}]", pct(a.mean - h), pct(a.mean + h))
+                });
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} | {} | {} | {:.1} s | {} |",
+                    s.setting,
+                    a.n,
+                    pct(a.mean),
+                    pct(a.std),
+                    ci,
+                    pct(s.min),
+                    pct(s.max),
+                    s.mean_wall_time_s,
+                    s.best
+                        .as_ref()
+                        .map_or("-".to_string(), |b| format!("`{}`", b.key)),
+                );
+            }
+            None => {
+                let _ = writeln!(md, "| {} | 0 | - | - | - | - | - | - | - |", s.setting);
+            }
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\nThe 95 % CI is the Student-t interval of the mean over the runs (seeds × folds).\n"
+    );
+
+    let _ = writeln!(md, "## Paired comparisons\n");
+    if doc.summary.pairs.is_empty() {
+        let _ = writeln!(md, "Only one setting: no comparison.\n");
+    } else {
+        let _ = writeln!(
+            md,
+            "Each pair is compared over the (fold, seed) runs both settings finished: \
+             mean accuracy difference (A − B) and two-sided paired t-test.\n"
+        );
+        let _ = writeln!(
+            md,
+            "| A | B | pairs | mean diff (A − B) | p-value | verdict |"
+        );
+        let _ = writeln!(md, "|---|---|---:|---:|---:|---|");
+        for p in &doc.summary.pairs {
+            let pv = p.p_value.map_or("-".to_string(), |v| {
+                if v < 1e-4 {
+                    "< 0.0001".to_string()
+                } else {
+                    format!("{v:.4}")
+                }
+            });
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:+.2} pp | {} | {} |",
+                p.a,
+                p.b,
+                p.pairs,
+                100.0 * p.mean_diff,
+                pv,
+                p.verdict.as_str()
+            );
+        }
+        let _ = writeln!(md);
+    }
+    let _ = writeln!(md, "## Plots\n");
+    for (file, what) in PLOT_FILES {
+        let _ = writeln!(md, "- [{what}]({file})");
+    }
+    md
+}
+
+/// Plot files referenced from the markdown: (file name, description).
+pub const PLOT_FILES: [(&str, &str); 5] = [
+    (
+        "accuracy.png",
+        "final accuracy per setting (mean ± 95 % CI)",
+    ),
+    ("valid_loss.png", "mean validation loss per epoch (± std)"),
+    (
+        "accuracy_curves.png",
+        "mean validation accuracy per epoch (± std)",
+    ),
+    (
+        "spectrograms/",
+        "an example spectrogram before and after each normalization",
+    ),
+    (
+        "channel_stats.png",
+        "per-frequency-bin mean ± std of the training features",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{fixed, order};
+    use super::super::summarize;
+    use super::*;
+
+    #[test]
+    fn markdown_on_fixed_results() {
+        let runs = fixed();
+        let summary = summarize(&runs, &order());
+        let doc = ResultsDoc {
+            config: serde_json::json!({"epochs": 3, "model": "small"}),
+            config_hash: "abc".into(),
+            runs,
+            summary,
+        };
+        let md = render_markdown(&doc);
+        assert!(md.contains("- epochs: `3`"));
+        assert!(md.contains("- model: `small`"));
+        assert!(md.contains(
+            "| channel | 5 | 81.40 % | 2.30 % | [78.54 %, 84.26 %] | 79.00 % | 85.00 % | 3.0 s | `channel_f1_s3` |"
+        ), "{md}");
+        assert!(
+            md.contains("| global | channel | 5 | -3.60 pp | 0.0178 | distinguishable |"),
+            "{md}"
+        );
+        assert!(md.contains("| none | global |"));
+        assert!(md.contains("within seed noise"));
+        for s in ["none", "global", "channel"] {
+            assert!(md.contains(&format!("| {s} |")));
+        }
+        // Round trip of the JSON document.
+        let json = serde_json::to_string(&doc).unwrap();
+        let back: ResultsDoc = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, doc);
+    }
+}

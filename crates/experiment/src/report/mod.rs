@@ -1,0 +1,268 @@
+//! Aggregation of finished runs into `results.json`, `results.md` and PNG plots.
+//!
+//! * `summary`: per-setting statistics, paired comparisons, the conclusion;
+//! * `markdown`: `results.md`;
+//! * `plots`: the PNG plots.
+//!
+//! The statistics are pure Rust ([`crate::significance`]): per setting the mean,
+//! sample std and 95 % Student-t confidence interval of the final accuracy; per
+//! pair of settings a paired t-test over the (fold, seed) pairs both ran, with
+//! the verdict "distinguishable" (p < 0.05) or "within seed noise".
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::results::RunRecord;
+use crate::significance::Summary;
+
+mod markdown;
+mod plots;
+mod summary;
+
+pub use markdown::{render_markdown, PLOT_FILES};
+pub use plots::{plot_accuracy, plot_channel_stats, plot_curves, plot_spectrogram};
+pub use summary::{compare, summarize};
+
+/// Significance level of the paired comparisons.
+pub const ALPHA: f64 = 0.05;
+
+/// Errors while writing the report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Filesystem error.
+    #[error("I/O error at {path}: {source}")]
+    Io {
+        /// Path involved.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// JSON serialization failed.
+    #[error("serializing {path}: {source}")]
+    Json {
+        /// Path involved.
+        path: PathBuf,
+        /// Underlying error.
+        source: serde_json::Error,
+    },
+    /// A plot could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] specnorm_plot::PlotError),
+}
+
+/// The best run of a setting (highest final accuracy; ties go to the lowest
+/// fold, then seed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BestRun {
+    /// Run key `<setting>_f<fold>_s<seed>`.
+    pub key: String,
+    /// Validation fold.
+    pub fold: u32,
+    /// Seed.
+    pub seed: u64,
+    /// Its final accuracy.
+    pub final_accuracy: f64,
+    /// Its checkpoint, relative to the output directory.
+    pub checkpoint: Option<String>,
+}
+
+/// Final-accuracy summary of one setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingSummary {
+    /// Setting name.
+    pub setting: String,
+    /// Mean, sample std and 95 % CI half width of the final accuracy
+    /// (`None` if the setting has no finished run).
+    pub accuracy: Option<Summary>,
+    /// Lowest final accuracy.
+    pub min: f64,
+    /// Highest final accuracy.
+    pub max: f64,
+    /// Mean wall time per run in seconds.
+    pub mean_wall_time_s: f64,
+    /// The best run, for export.
+    pub best: Option<BestRun>,
+}
+
+/// Outcome of a paired comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// p < [`ALPHA`].
+    Distinguishable,
+    /// p >= [`ALPHA`].
+    WithinSeedNoise,
+    /// Fewer than two common (fold, seed) pairs: no test possible.
+    TooFewPairs,
+    /// The difference is the same non-zero value in every pair (no spread):
+    /// the t statistic is infinite (scipy reports p = 0), which with few,
+    /// discrete accuracies is not evidence; reported as untestable.
+    ConstantDifference,
+}
+
+impl Verdict {
+    /// Human-readable form used in the markdown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Distinguishable => "distinguishable",
+            Verdict::WithinSeedNoise => "within seed noise",
+            Verdict::TooFewPairs => "too few paired runs",
+            Verdict::ConstantDifference => "constant difference, untestable",
+        }
+    }
+}
+
+/// Paired comparison of setting `a` against `b` over their common (fold, seed) runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairComparison {
+    /// First setting.
+    pub a: String,
+    /// Second setting.
+    pub b: String,
+    /// Number of (fold, seed) pairs both settings ran.
+    pub pairs: usize,
+    /// Mean of `acc(a) - acc(b)` over the pairs.
+    pub mean_diff: f64,
+    /// Two-sided paired t-test p-value.
+    pub p_value: Option<f64>,
+    /// Verdict at [`ALPHA`].
+    pub verdict: Verdict,
+}
+
+/// Everything derived from the runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultsSummary {
+    /// One entry per setting, in the experiment's order.
+    pub settings: Vec<SettingSummary>,
+    /// One entry per unordered pair of settings.
+    pub pairs: Vec<PairComparison>,
+    /// Plain-language conclusion.
+    pub conclusion: String,
+}
+
+/// The content of `results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultsDoc {
+    /// The experiment configuration (opaque here; rendered as a list).
+    pub config: serde_json::Value,
+    /// Hash of the configuration.
+    pub config_hash: String,
+    /// Every finished run.
+    pub runs: Vec<RunRecord>,
+    /// Aggregates.
+    pub summary: ResultsSummary,
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
+    specnorm_atomic::write(path, text.as_bytes()).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Builds the summary and writes `results.json`, `results.md`,
+/// `accuracy.png`, `valid_loss.png` and `accuracy_curves.png` into `out_dir`.
+/// Returns the document written.
+pub fn write_report(
+    out_dir: &Path,
+    config: serde_json::Value,
+    config_hash: &str,
+    runs: Vec<RunRecord>,
+    order: &[String],
+) -> Result<ResultsDoc, ReportError> {
+    let summary = summarize(&runs, order);
+    let doc = ResultsDoc {
+        config,
+        config_hash: config_hash.to_string(),
+        runs,
+        summary,
+    };
+    let json_path = out_dir.join("results.json");
+    let json = serde_json::to_string_pretty(&doc).map_err(|source| ReportError::Json {
+        path: json_path.clone(),
+        source,
+    })?;
+    write_text(&json_path, &json)?;
+    write_text(&out_dir.join("results.md"), &render_markdown(&doc))?;
+    plot_accuracy(&out_dir.join("accuracy.png"), &doc.summary)?;
+    plot_curves(
+        out_dir,
+        &doc.runs,
+        &summary::setting_order(&doc.runs, order),
+    )?;
+    Ok(doc)
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! Fixed run records shared by the report's tests.
+    use crate::results::{EpochMetrics, RunRecord};
+
+    pub fn run(setting: &str, fold: u32, seed: u64, acc: f64) -> RunRecord {
+        RunRecord {
+            setting: setting.into(),
+            fold,
+            seed,
+            config_hash: "abc".into(),
+            epochs: (0..3)
+                .map(|e| EpochMetrics {
+                    epoch: e,
+                    train_loss: 2.0 - e as f64 * 0.5,
+                    valid_loss: 2.1 - e as f64 * 0.4,
+                    accuracy: acc * (e + 1) as f64 / 3.0,
+                    seconds: 1.0,
+                })
+                .collect(),
+            final_accuracy: acc,
+            final_valid_loss: 1.3,
+            wall_time_s: 3.0,
+            checkpoint: Some(format!("checkpoints/{setting}_f{fold}_s{seed}.safetensors")),
+        }
+    }
+
+    /// Fixed results: `channel` = scipy example a, `global` = example b
+    /// (ttest_rel p = 0.017811325477956916), `none` = c (p vs channel 0.6144318015123325,
+    /// vs global 0.3544190810172449).
+    pub fn fixed() -> Vec<RunRecord> {
+        let a = [0.80, 0.82, 0.79, 0.85, 0.81];
+        let b = [0.75, 0.80, 0.78, 0.79, 0.77];
+        let c = [0.83, 0.76, 0.80, 0.78, 0.84];
+        let mut runs = Vec::new();
+        for s in 0..5 {
+            runs.push(run("global", 1, s as u64, b[s]));
+            runs.push(run("channel", 1, s as u64, a[s]));
+            runs.push(run("none", 1, s as u64, c[s]));
+        }
+        runs
+    }
+
+    pub fn order() -> Vec<String> {
+        ["none", "global", "channel"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{fixed, order};
+    use super::*;
+
+    #[test]
+    fn write_report_writes_all_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = write_report(dir.path(), serde_json::json!({}), "h", fixed(), &order()).unwrap();
+        assert_eq!(doc.runs.len(), 15);
+        for f in [
+            "results.json",
+            "results.md",
+            "accuracy.png",
+            "valid_loss.png",
+            "accuracy_curves.png",
+        ] {
+            assert!(dir.path().join(f).is_file(), "{f}");
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! Per-setting statistics of the final accuracy, paired comparisons of every
+//! pair of settings and the plain-language conclusion.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{BestRun, PairComparison, ResultsSummary, SettingSummary, Verdict, ALPHA};
+use crate::results::RunRecord;
+use crate::significance::{paired_t_test, summarize as summarize_values};
+
+/// Settings in `order`, followed by any other setting found in `runs`
+/// (sorted), without duplicates.
+pub(crate) fn setting_order(runs: &[RunRecord], order: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in order {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    let mut extra: Vec<String> = runs
+        .iter()
+        .map(|r| r.setting.clone())
+        .filter(|s| !out.contains(s))
+        .collect();
+    extra.sort();
+    extra.dedup();
+    out.extend(extra);
+    out
+}
+
+/// Aggregates the runs: per-setting summaries, all pairwise paired t-tests
+/// and the conclusion sentence.
+pub fn summarize(runs: &[RunRecord], order: &[String]) -> ResultsSummary {
+    let names = setting_order(runs, order);
+    let settings: Vec<SettingSummary> = names
+        .iter()
+        .map(|name| {
+            let mine: Vec<&RunRecord> = runs.iter().filter(|r| &r.setting == name).collect();
+            let accs: Vec<f64> = mine.iter().map(|r| r.final_accuracy).collect();
+            let best = mine
+                .iter()
+                .copied()
+                .max_by(|x, y| {
+                    x.final_accuracy
+                        .total_cmp(&y.final_accuracy)
+                        .then((y.fold, y.seed).cmp(&(x.fold, x.seed)))
+                })
+                .map(|r| BestRun {
+                    key: r.key(),
+                    fold: r.fold,
+                    seed: r.seed,
+                    final_accuracy: r.final_accuracy,
+                    checkpoint: r.checkpoint.clone(),
+                });
+            let n = mine.len().max(1) as f64;
+            SettingSummary {
+                setting: name.clone(),
+                accuracy: summarize_values(&accs),
+                min: accs
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min)
+                    .min(f64::MAX),
+                max: accs
+                    .iter()
+                    .copied()
+                    .fold(f64::NEG_INFINITY, f64::max)
+                    .max(f64::MIN),
+                mean_wall_time_s: mine.iter().map(|r| r.wall_time_s).sum::<f64>() / n,
+                best,
+            }
+        })
+        .collect();
+
+    let mut pairs = Vec::new();
+    for (i, a) in names.iter().enumerate() {
+        for b in &names[i + 1..] {
+            pairs.push(compare(runs, a, b));
+        }
+    }
+    let conclusion = conclude(&settings, &pairs);
+    ResultsSummary {
+        settings,
+        pairs,
+        conclusion,
+    }
+}
+
+/// Paired comparison of settings `a` and `b` over their common (fold, seed) runs.
+pub fn compare(runs: &[RunRecord], a: &str, b: &str) -> PairComparison {
+    let of = |s: &str| -> BTreeMap<(u32, u64), f64> {
+        runs.iter()
+            .filter(|r| r.setting == s)
+            .map(|r| ((r.fold, r.seed), r.final_accuracy))
+            .collect()
+    };
+    let (ma, mb) = (of(a), of(b));
+    let (mut xa, mut xb) = (Vec::new(), Vec::new());
+    for (k, va) in &ma {
+        if let Some(vb) = mb.get(k) {
+            xa.push(*va);
+            xb.push(*vb);
+        }
+    }
+    let test = paired_t_test(&xa, &xb);
+    let p_value = test.and_then(|t| t.p_value);
+    let constant = test.is_some_and(|t| t.t.is_none() && t.mean_diff != 0.0 && t.n >= 2);
+    let verdict = match p_value {
+        _ if constant => Verdict::ConstantDifference,
+        None => Verdict::TooFewPairs,
+        Some(p) if p < ALPHA => Verdict::Distinguishable,
+        Some(_) => Verdict::WithinSeedNoise,
+    };
+    PairComparison {
+        a: a.to_string(),
+        b: b.to_string(),
+        pairs: xa.len(),
+        mean_diff: test.map_or(0.0, |t| t.mean_diff),
+        p_value,
+        verdict,
+    }
+}
+
+fn conclude(settings: &[SettingSummary], pairs: &[PairComparison]) -> String {
+    let ran: Vec<(&str, f64)> = settings
+        .iter()
+        .filter_map(|s| s.accuracy.map(|a| (s.setting.as_str(), a.mean)))
+        .collect();
+    if ran.is_empty() {
+        return "No run has finished yet, so there is nothing to conclude.".to_string();
+    }
+    if ran.len() == 1 {
+        return format!(
+            "Only `{}` was run, so there is nothing to compare.",
+            ran[0].0
+        );
+    }
+    let (best, best_mean) = ran
+        .iter()
+        .copied()
+        .fold(ran[0], |acc, x| if x.1 > acc.1 { x } else { acc });
+    let mut beaten = Vec::new();
+    let mut tied = Vec::new();
+    let mut untested = Vec::new();
+    for p in pairs.iter().filter(|p| p.a == best || p.b == best) {
+        let other = if p.a == best { &p.b } else { &p.a };
+        if !ran.iter().any(|(n, _)| n == other) {
+            continue;
+        }
+        match p.verdict {
+            Verdict::Distinguishable => beaten.push(format!("`{other}`")),
+            Verdict::WithinSeedNoise => tied.push(format!("`{other}`")),
+            Verdict::TooFewPairs | Verdict::ConstantDifference => {
+                untested.push(format!("`{other}`"))
+            }
+        }
+    }
+    let pct = 100.0 * best_mean;
+    if tied.is_empty() && untested.is_empty() {
+        format!(
+            "`{best}` won: its mean final accuracy ({pct:.2} %) is the highest and the paired \
+             t-test separates it from every other setting (p < {ALPHA})."
+        )
+    } else if beaten.is_empty() && untested.is_empty() {
+        format!(
+            "No normalization won: `{best}` has the highest mean final accuracy ({pct:.2} %), \
+             but every difference between settings is within seed noise (paired t-test, p >= {ALPHA})."
+        )
+    } else {
+        let mut s = format!(
+            "No single normalization won: `{best}` has the highest mean final accuracy ({pct:.2} %)"
+        );
+        if !beaten.is_empty() {
+            let _ = write!(s, " and is distinguishable from {}", beaten.join(", "));
+        }
+        if !tied.is_empty() {
+            let _ = write!(s, ", but it is within seed noise of {}", tied.join(", "));
+        }
+        if !untested.is_empty() {
+            let _ = write!(
+                s,
+                "; too few paired runs to compare it with {}",
+                untested.join(", ")
+            );
+        }
+        s.push('.');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{fixed, order, run};
+    use super::*;
+
+    #[test]
+    fn summary_statistics_and_pairs() {
+        let s = summarize(&fixed(), &order());
+        let names: Vec<&str> = s.settings.iter().map(|x| x.setting.as_str()).collect();
+        assert_eq!(names, ["none", "global", "channel"]);
+        let ch = &s.settings[2];
+        let acc = ch.accuracy.unwrap();
+        assert!((acc.mean - 0.814).abs() < 1e-12);
+        assert!((acc.ci95.unwrap() - 0.028_585_251_909_870_18).abs() < 1e-9);
+        assert_eq!((ch.min, ch.max), (0.79, 0.85));
+        assert_eq!(ch.best.as_ref().unwrap().key, "channel_f1_s3");
+        assert_eq!(s.pairs.len(), 3);
+        let gc = s
+            .pairs
+            .iter()
+            .find(|p| p.a == "global" && p.b == "channel")
+            .unwrap();
+        assert_eq!(gc.pairs, 5);
+        assert!((gc.mean_diff + 0.036).abs() < 1e-12);
+        assert!((gc.p_value.unwrap() - 0.017_811_325_477_956_916).abs() < 1e-10);
+        assert_eq!(gc.verdict, Verdict::Distinguishable);
+        let ng = s
+            .pairs
+            .iter()
+            .find(|p| p.a == "none" && p.b == "global")
+            .unwrap();
+        assert!((ng.p_value.unwrap() - 0.354_419_081_017_244_9).abs() < 1e-10);
+        assert_eq!(ng.verdict, Verdict::WithinSeedNoise);
+        let nc = s
+            .pairs
+            .iter()
+            .find(|p| p.a == "none" && p.b == "channel")
+            .unwrap();
+        assert!((nc.p_value.unwrap() - 0.614_431_801_512_332_5).abs() < 1e-10);
+    }
+
+    #[test]
+    fn pairs_use_only_common_fold_seed_runs() {
+        let mut runs = fixed();
+        runs.retain(|r| !(r.setting == "global" && r.seed >= 3));
+        runs.push(run("global", 2, 0, 0.1));
+        let p = compare(&runs, "channel", "global");
+        assert_eq!(p.pairs, 3);
+        let p1 = compare(&runs[..0], "channel", "global");
+        assert_eq!((p1.pairs, p1.verdict), (0, Verdict::TooFewPairs));
+        // Same non-zero gap in every pair: untestable, not "distinguishable".
+        let gap = vec![
+            run("a", 1, 0, 0.5),
+            run("a", 1, 1, 0.6),
+            run("b", 1, 0, 0.4),
+            run("b", 1, 1, 0.5),
+        ];
+        let p2 = compare(&gap, "a", "b");
+        assert_eq!((p2.pairs, p2.verdict), (2, Verdict::ConstantDifference));
+        assert!((p2.mean_diff - 0.1).abs() < 1e-12);
+        // Identical results: within seed noise (p = 1).
+        let same = vec![
+            run("a", 1, 0, 0.5),
+            run("a", 1, 1, 0.6),
+            run("b", 1, 0, 0.5),
+            run("b", 1, 1, 0.6),
+        ];
+        let p3 = compare(&same, "a", "b");
+        assert_eq!(
+            (p3.p_value, p3.verdict),
+            (Some(1.0), Verdict::WithinSeedNoise)
+        );
+    }
+
+    #[test]
+    fn conclusions() {
+        let s = summarize(&fixed(), &order());
+        assert!(
+            s.conclusion
+                .starts_with("No single normalization won: `channel`"),
+            "{}",
+            s.conclusion
+        );
+        assert!(s.conclusion.contains("distinguishable from `global`"));
+        assert!(s.conclusion.contains("within seed noise of `none`"));
+
+        let two: Vec<RunRecord> = fixed()
+            .into_iter()
+            .filter(|r| r.setting != "none")
+            .collect();
+        let s = summarize(&two, &order());
+        assert!(
+            s.conclusion.starts_with("`channel` won"),
+            "{}",
+            s.conclusion
+        );
+        // `none` has no run: listed, but no accuracy.
+        assert_eq!(s.settings[0].accuracy, None);
+
+        let tie: Vec<RunRecord> = fixed()
+            .into_iter()
+            .filter(|r| r.setting != "channel")
+            .collect();
+        let s = summarize(&tie, &order());
+        assert!(
+            s.conclusion.starts_with("No normalization won"),
+            "{}",
+            s.conclusion
+        );
+
+        assert!(summarize(&[], &order())
+            .conclusion
+            .contains("nothing to conclude"));
+    }
+}
