@@ -114,16 +114,25 @@
 //!   (differences are below f32 resolution of the schedule position).
 #![deny(missing_docs)]
 
+mod build;
+mod checkpoint;
+mod config;
+mod data;
+mod eval;
+mod layers;
+mod lr_find;
 mod model;
 mod optim;
 mod train;
 
-pub use model::{LayerDesc, Model, ModelKind, ModelSpec, BN_EPS, BN_MOMENTUM};
+pub use config::{EpochMetrics, History, TrainConfig};
+pub use data::InMemoryData;
+pub use eval::evaluate;
+pub use layers::LayerDesc;
+pub use lr_find::{lr_find, valley, LrFind};
+pub use model::{Model, ModelKind, ModelSpec, BN_EPS, BN_MOMENTUM};
 pub use optim::{AdamW, OneCycle};
-pub use train::{
-    evaluate, fit_one_cycle, lr_find, valley, EpochMetrics, History, InMemoryData, LrFind,
-    TrainConfig,
-};
+pub use train::fit_one_cycle;
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
