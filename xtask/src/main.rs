@@ -4,7 +4,8 @@
 //!   package (`python/`, with pytest, dask, distributed) into `.venv/`
 //! * `test`             setup, then fmt, clippy, every test of the workspace and pytest
 //! * `bench`            specnorm vs torchaudio, same clips: one core, all cores, `stats` end to
-//!   end (`--python` adds the Python package)
+//!   end (`--python` adds the Python package); `bench --train`: training throughput against
+//!   PyTorch eager on the same libtorch
 //! * `experiment ...`   setup, then `specnorm experiment ...` (release build)
 //! * `download-esc50`   fetch and verify the real ESC-50 archive (needs internet)
 //! * `env`              print the environment the other commands export
@@ -12,6 +13,7 @@
 //! xtask itself never links libtorch or onnxruntime, so it builds on a bare machine.
 
 mod bench;
+mod bench_train;
 mod esc50;
 mod python;
 mod setup;
@@ -33,6 +35,10 @@ commands:
                           specnorm vs torchaudio 2.11, same clips, best of P: one core, whole
                           machine, `stats` end to end; writes DIR/bench.json and a table;
                           --python adds the Python package (extract, DataLoader, threads)
+  bench --train [--models small,xresnet18] [--batch B] [--steps S] [--repeats R]
+                [--threads T] [--device cpu|cuda|auto] [--dir DIR]
+                          training samples/s, specnorm-train vs PyTorch eager on the same
+                          libtorch (with and without channels-last); writes DIR/train.json
   experiment [ARGS...]    setup, then run `specnorm experiment ARGS...` in release mode
   download-esc50 [--dest DIR] [--archive ZIP]
                           download (or take ZIP), verify and unpack ESC-50 into DIR (default data/ESC-50-master)
@@ -62,6 +68,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         "test" => test(&root, rest),
+        "bench" if rest.iter().any(|a| a == "--train") => bench_train::bench(&root, rest),
         "bench" => bench::bench(&root, rest),
         "experiment" => {
             let env = setup::setup(&root, setup::Options::default_or_existing(&root))?;

@@ -3,6 +3,7 @@
 
 use tch::Device;
 
+use crate::batches::DataPlacement;
 use crate::TrainError;
 
 /// Training hyper-parameters (fastai defaults in [`TrainConfig::default`]).
@@ -22,10 +23,17 @@ pub struct TrainConfig {
     pub label_smoothing: f64,
     /// Decoupled weight decay (0.01).
     pub weight_decay: f64,
-    /// Device (data is moved there per batch).
+    /// Device.
     pub device: Device,
     /// libtorch intra-op threads (`tch::set_num_threads`), `None` = leave as is.
     pub threads: Option<usize>,
+    /// Where the training and validation sets are kept during the run (default
+    /// [`DataPlacement::Auto`]: uploaded once when they fit).
+    pub placement: DataPlacement,
+    /// Train with the conv weights and inputs in channels-last memory format (NHWC strides;
+    /// same values, libtorch picks its channels-last kernels). The model stays channels-last
+    /// afterwards ([`Model::set_channels_last`](crate::Model::set_channels_last) switches back).
+    pub channels_last: bool,
 }
 
 impl Default for TrainConfig {
@@ -40,6 +48,8 @@ impl Default for TrainConfig {
             weight_decay: 0.01,
             device: crate::default_device(),
             threads: None,
+            placement: DataPlacement::Auto,
+            channels_last: false,
         }
     }
 }
@@ -107,6 +117,9 @@ pub struct History {
     /// Total wall time.
     pub seconds: f64,
     /// Training throughput: samples processed by optimizer steps / time spent in the
-    /// training phases (batch assembly + transfer + forward + backward + step).
+    /// training phases (batch gathering, transfer when not resident, forward, backward and
+    /// the optimizer step; not the one-off upload of a resident set).
     pub samples_per_sec: f64,
+    /// Whether the training set was uploaded to the device once ([`DataPlacement`]).
+    pub resident: bool,
 }

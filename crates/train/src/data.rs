@@ -93,8 +93,14 @@ impl InMemoryData {
         Ok(())
     }
 
-    /// Batch of the given sample indices as `(x [B,C,F,T] f32, y [B] i64)` on `device`.
-    pub(crate) fn batch(&self, idx: &[usize], device: Device) -> (Tensor, Tensor) {
+    /// `[N, C, F, T]` as libtorch sizes.
+    pub(crate) fn dims(&self) -> [i64; 4] {
+        self.shape.map(|d| d as i64)
+    }
+
+    /// Batch of the given sample indices as `(x [B,C,F,T] f32, y [B] i64)` on `device`,
+    /// gathered on the host.
+    pub(crate) fn batch(&self, idx: &[usize], device: Device) -> Result<(Tensor, Tensor), TrainError> {
         let sl = self.sample_len();
         let mut xs = Vec::with_capacity(idx.len() * sl);
         let mut ys = Vec::with_capacity(idx.len());
@@ -102,14 +108,10 @@ impl InMemoryData {
             xs.extend_from_slice(&self.x[i * sl..(i + 1) * sl]);
             ys.push(self.y[i]);
         }
-        let s = [
-            idx.len() as i64,
-            self.shape[1] as i64,
-            self.shape[2] as i64,
-            self.shape[3] as i64,
-        ];
-        let x = Tensor::from_slice(&xs).view(s).to_device(device);
-        let y = Tensor::from_slice(&ys).to_device(device);
-        (x, y)
+        let mut s = self.dims();
+        s[0] = idx.len() as i64;
+        let x = Tensor::f_from_slice(&xs)?.f_view(s)?.f_to_device(device)?;
+        let y = Tensor::f_from_slice(&ys)?.f_to_device(device)?;
+        Ok((x, y))
     }
 }

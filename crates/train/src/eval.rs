@@ -2,39 +2,50 @@
 
 use tch::{Device, Kind};
 
+use crate::batches::{DataPlacement, DeviceSet};
 use crate::data::InMemoryData;
 use crate::model::Model;
 use crate::train::per_sample_loss;
 use crate::TrainError;
 
-pub(crate) fn eval_impl(model: &Model, data: &InMemoryData, bs: usize, ls: f64) -> (f64, f64, Vec<i64>) {
-    let device = model.device();
+/// Mean loss (label smoothing `ls`), accuracy and arg-max predictions over `set`, the
+/// device form of `data`, in batches of `bs`.
+pub(crate) fn eval_impl(
+    model: &Model,
+    data: &InMemoryData,
+    set: &DeviceSet<'_>,
+    bs: usize,
+    ls: f64,
+) -> Result<(f64, f64, Vec<i64>), TrainError> {
     let n = data.len();
     let mut preds = Vec::with_capacity(n);
     let mut loss_sum = 0.0;
     let mut correct = 0usize;
-    tch::no_grad(|| {
-        let idx: Vec<usize> = (0..n).collect();
-        for chunk in idx.chunks(bs) {
-            let (x, y) = data.batch(chunk, device);
+    let idx: Vec<usize> = (0..n).collect();
+    let pass = set.pass(idx.chunks(bs).map(<[usize]>::to_vec).collect())?;
+    tch::no_grad(|| -> Result<(), TrainError> {
+        for (k, chunk) in pass.batches().iter().enumerate() {
+            let (x, y) = pass.batch(k)?;
             let logits = model.forward_t(&x, false);
             loss_sum += per_sample_loss(&logits, &y, ls)
-                .sum(Kind::Double)
-                .double_value(&[]);
-            let p = logits.argmax(1, false).to_device(Device::Cpu);
-            let p: Vec<i64> = Vec::<i64>::try_from(&p).unwrap_or_default();
-            for (k, &pi) in p.iter().enumerate() {
-                if pi == data.y[chunk[k]] {
-                    correct += 1;
-                }
-            }
+                .f_sum(Kind::Double)?
+                .f_double_value(&[])?;
+            let p = logits.f_argmax(1, false)?.f_to_device(Device::Cpu)?;
+            let p = Vec::<i64>::try_from(&p)?;
+            correct += p
+                .iter()
+                .zip(chunk)
+                .filter(|(&pi, &i)| pi == data.y[i])
+                .count();
             preds.extend(p);
         }
-    });
-    (loss_sum / n as f64, correct as f64 / n as f64, preds)
+        Ok(())
+    })?;
+    Ok((loss_sum / n as f64, correct as f64 / n as f64, preds))
 }
 
-/// Mean cross-entropy loss, accuracy and arg-max predictions of `model` (eval mode, no grad).
+/// Mean cross-entropy loss, accuracy and arg-max predictions of `model` (eval mode, no grad);
+/// the set is uploaded to the model's device once when it fits ([`DataPlacement::Auto`]).
 pub fn evaluate(
     model: &Model,
     data: &InMemoryData,
@@ -44,7 +55,8 @@ pub fn evaluate(
     if batch_size == 0 {
         return Err(TrainError::InvalidConfig("batch_size must be >= 1".into()));
     }
-    let (loss, acc, preds) = eval_impl(model, data, batch_size, 0.0);
+    let set = DeviceSet::new(data, model.device(), DataPlacement::Auto, false)?;
+    let (loss, acc, preds) = eval_impl(model, data, &set, batch_size, 0.0)?;
     if preds.len() != data.len() {
         return Err(TrainError::InvalidData("prediction count mismatch".into()));
     }

@@ -95,7 +95,13 @@
 //!   `loss = mean(lerp(loss(y_perm), loss(y), λ))`; validation is without mixup.
 //! * Batches: per-epoch shuffle from a ChaCha8 RNG seeded with `seed` (also used for MixUp);
 //!   the last incomplete training batch is dropped (fastai's `drop_last` for the training
-//!   loader) unless the set is smaller than one batch. Data are copied to the device per batch.
+//!   loader) unless the set is smaller than one batch. The training and validation sets are
+//!   uploaded to the device once per run when they fit ([`DataPlacement`]; the epoch's
+//!   shuffled order is uploaded once per epoch and batches are gathered on the device with
+//!   `index_select`), else each batch is gathered on the host and copied.
+//! * Optional channels-last memory format ([`TrainConfig::channels_last`]): the conv weights
+//!   and the inputs get NHWC strides, so libtorch (oneDNN on CPU, cuDNN on CUDA) runs its
+//!   channels-last kernels; values are the same.
 //! * Reported `train_loss` is fastai's smoothed loss (EMA β = 0.98, debiased), `valid_loss`
 //!   the mean per-sample validation loss, `accuracy` the validation accuracy.
 //! * Deterministic on CPU for a given seed and thread count (tested).
@@ -114,6 +120,7 @@
 //!   (differences are below f32 resolution of the schedule position).
 #![deny(missing_docs)]
 
+mod batches;
 mod build;
 mod checkpoint;
 mod config;
@@ -125,6 +132,7 @@ mod model;
 mod optim;
 mod train;
 
+pub use batches::{DataPlacement, AUTO_RESIDENT_MAX_BYTES};
 pub use config::{EpochMetrics, History, TrainConfig};
 pub use data::InMemoryData;
 pub use eval::evaluate;

@@ -1,5 +1,6 @@
 //! fastai's learning-rate finder (`lr_find`) and its `valley` suggestion.
 
+use crate::batches::DeviceSet;
 use crate::config::TrainConfig;
 use crate::data::InMemoryData;
 use crate::model::{Model, ModelSpec};
@@ -67,16 +68,20 @@ pub fn lr_find(
         return Err(TrainError::InvalidConfig("lr_find needs steps >= 2".into()));
     }
     cfg.apply_threads();
-    let model = Model::new(spec, cfg.device, cfg.seed)?;
+    let mut model = Model::new(spec, cfg.device, cfg.seed)?;
+    model.set_channels_last(cfg.channels_last)?;
+    let set = DeviceSet::new(train, cfg.device, cfg.placement, cfg.channels_last)?;
     let mut st = Stepper::new(&model, cfg);
     let mut smooth = SmoothLoss::new();
     let (mut lrs, mut losses) = (Vec::new(), Vec::new());
     let mut best = f64::INFINITY;
     let mut it = 0usize;
     'outer: loop {
-        for idx in st.epoch_batches(train.len(), cfg.batch_size) {
+        let pass = set.pass(st.epoch_batches(train.len(), cfg.batch_size))?;
+        for k in 0..pass.batches().len() {
+            let (x, y) = pass.batch(k)?;
             let lr = start * (end / start).powf(it as f64 / steps as f64);
-            let l = st.step(&model, train, &idx, lr, 0.9);
+            let l = st.step(&model, &x, &y, lr, 0.9);
             let s = smooth.push(l);
             it += 1;
             if !s.is_finite() {

@@ -156,6 +156,39 @@ impl Model {
             .sum()
     }
 
+    /// Stores every 4-D tensor (the conv weights) in channels-last memory format (`on`) or
+    /// the standard contiguous format, in place: the handles, the VarStore and later
+    /// gradients follow (libtorch keeps a gradient in its parameter's layout). Values do not
+    /// change. Call it before creating an optimizer (its moments copy the parameters' layout).
+    pub fn set_channels_last(&mut self, on: bool) -> Result<(), TrainError> {
+        tch::no_grad(|| {
+            for t in self.tensors.values() {
+                if t.dim() != 4 || is_channels_last(t) == on {
+                    continue;
+                }
+                let data = if on {
+                    crate::batches::channels_last(t)?
+                } else {
+                    // a fresh tensor: `contiguous()` keeps the strides of size-1 axes
+                    let mut d = Tensor::f_empty(t.size(), (t.kind(), t.device()))?;
+                    d.f_copy_(t)?;
+                    d
+                };
+                t.shallow_clone().f_set_data(&data)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether every 4-D tensor (the conv weights) is stored channels-last
+    /// ([`Model::set_channels_last`]).
+    pub fn is_channels_last(&self) -> bool {
+        self.tensors
+            .values()
+            .filter(|t| t.dim() == 4)
+            .all(is_channels_last)
+    }
+
     /// Trainable parameters with their names, in creation order.
     pub(crate) fn trainable(&self) -> Vec<(String, Tensor)> {
         self.order
@@ -164,4 +197,10 @@ impl Model {
             .map(|k| (k.clone(), self.tensors[k].shallow_clone()))
             .collect()
     }
+}
+
+/// Whether a 4-D tensor `[N, C, H, W]` has channels-last strides `[HWC, 1, WC, C]`.
+fn is_channels_last(t: &Tensor) -> bool {
+    let (s, st) = (t.size(), t.stride());
+    s.len() == 4 && st == [s[1] * s[2] * s[3], 1, s[3] * s[1], s[1]]
 }

@@ -8,6 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
 
+use crate::batches::DeviceSet;
 use crate::config::{EpochMetrics, History, TrainConfig};
 use crate::data::InMemoryData;
 use crate::eval::eval_impl;
@@ -123,20 +124,13 @@ impl Stepper {
         perm.chunks_exact(bs).map(|c| c.to_vec()).collect()
     }
 
-    /// One optimizer step; returns the (mean) training loss of the batch.
-    pub(crate) fn step(
-        &mut self,
-        model: &Model,
-        data: &InMemoryData,
-        idx: &[usize],
-        lr: f64,
-        mom: f64,
-    ) -> f64 {
-        let (x, y) = data.batch(idx, self.device);
+    /// One optimizer step on the batch `x`, `y` (on the device); returns the (mean) training
+    /// loss of the batch.
+    pub(crate) fn step(&mut self, model: &Model, x: &Tensor, y: &Tensor, lr: f64, mom: f64) -> f64 {
         let loss = match self.mixup {
             None => per_sample_loss(&model.forward_t(&x, true), &y, self.ls).mean(Kind::Float),
             Some(alpha) => {
-                let b = idx.len();
+                let b = x.size()[0] as usize;
                 let lam: Vec<f32> = (0..b)
                     .map(|_| {
                         let l = beta(&mut self.rng, alpha);
@@ -194,6 +188,9 @@ pub fn fit_one_cycle(
     }
     cfg.apply_threads();
     tch::manual_seed(cfg.seed as i64);
+    model.set_channels_last(cfg.channels_last)?;
+    let train_set = DeviceSet::new(train, cfg.device, cfg.placement, cfg.channels_last)?;
+    let valid_set = DeviceSet::new(valid, cfg.device, cfg.placement, cfg.channels_last)?;
     let bs = cfg.batch_size;
     let per_epoch = batches_per_epoch(train.len(), bs);
     let sched = OneCycle::new(cfg.lr, cfg.epochs * per_epoch);
@@ -203,6 +200,7 @@ pub fn fit_one_cycle(
         epochs: Vec::with_capacity(cfg.epochs),
         seconds: 0.0,
         samples_per_sec: 0.0,
+        resident: train_set.is_resident(),
     };
     let t_all = Instant::now();
     let mut train_secs = 0.0;
@@ -211,8 +209,10 @@ pub fn fit_one_cycle(
     for epoch in 0..cfg.epochs {
         let t0 = Instant::now();
         let mut train_loss = f64::NAN;
-        for idx in st.epoch_batches(train.len(), bs) {
-            let l = st.step(model, train, &idx, sched.lr_at(step), sched.mom_at(step));
+        let pass = train_set.pass(st.epoch_batches(train.len(), bs))?;
+        for (k, idx) in pass.batches().iter().enumerate() {
+            let (x, y) = pass.batch(k)?;
+            let l = st.step(model, &x, &y, sched.lr_at(step), sched.mom_at(step));
             if !l.is_finite() {
                 return Err(TrainError::Diverged(format!(
                     "training loss {l} at epoch {epoch}, step {step}"
@@ -227,7 +227,8 @@ pub fn fit_one_cycle(
             tch::Cuda::synchronize(i as i64);
         }
         train_secs += t0.elapsed().as_secs_f64();
-        let (valid_loss, accuracy, _) = eval_impl(model, valid, bs, cfg.label_smoothing);
+        let (valid_loss, accuracy, _) =
+            eval_impl(model, valid, &valid_set, bs, cfg.label_smoothing)?;
         let m = EpochMetrics {
             epoch,
             train_loss,

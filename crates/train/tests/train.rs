@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use specnorm_train::{
-    evaluate, fit_one_cycle, lr_find, InMemoryData, Model, ModelKind, ModelSpec, TrainConfig,
-    TrainError,
+    evaluate, fit_one_cycle, lr_find, DataPlacement, InMemoryData, Model, ModelKind, ModelSpec,
+    TrainConfig, TrainError,
 };
 use tch::{Device, Kind, Tensor};
 
@@ -50,6 +50,8 @@ fn cfg(epochs: usize, mixup: Option<f64>) -> TrainConfig {
         weight_decay: 0.01,
         device: Device::Cpu,
         threads: Some(1),
+        placement: DataPlacement::Auto,
+        channels_last: false,
     }
 }
 
@@ -93,6 +95,34 @@ fn small_model_learns_synthetic_classes_and_is_deterministic() {
     // same seed twice -> identical history
     let (_, h2) = train(&c);
     assert_eq!(strip_time(&h1), strip_time(&h2));
+}
+
+#[test]
+fn placement_changes_nothing_and_channels_last_changes_only_rounding() {
+    let mut c = cfg(2, Some(0.4));
+    c.placement = DataPlacement::PerBatch;
+    let (_, host) = train(&c);
+    assert!(!host.resident);
+    c.placement = DataPlacement::Resident;
+    let (_, dev) = train(&c);
+    assert!(dev.resident);
+    // the same batches, gathered on the device instead of the host: bit-identical training
+    assert_eq!(strip_time(&host), strip_time(&dev));
+    c.channels_last = true;
+    let (mut model, cl) = train(&c);
+    assert!(model.is_channels_last());
+    for (a, b) in strip_time(&dev).iter().zip(strip_time(&cl)) {
+        assert!((a.1 - b.1).abs() < 1e-3 * a.1.abs(), "train loss {a:?} vs {b:?}");
+        assert!((a.2 - b.2).abs() < 1e-3 * a.2.abs(), "valid loss {a:?} vs {b:?}");
+    }
+    // switching back keeps the values
+    let x = Tensor::randn([3, 1, 32, 32], (Kind::Float, Device::Cpu));
+    let before = tch::no_grad(|| model.forward_t(&x, false));
+    model.set_channels_last(false).expect("contiguous");
+    assert!(!model.is_channels_last());
+    let after = tch::no_grad(|| model.forward_t(&x, false));
+    let diff = (before - after).abs().max().double_value(&[]);
+    assert!(diff < 1e-4, "logits moved by {diff}");
 }
 
 #[test]
