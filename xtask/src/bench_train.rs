@@ -2,6 +2,8 @@
 //! eager on the same libtorch (`.venv/`'s torch 2.13, which tch links), same models, same
 //! `[B, 1, 201, 401]` inputs, same thread count, in one run: the Rust example
 //! `crates/train/examples/throughput.rs`, then `crates/train/bench/torch_throughput.py`.
+//! Installs the `--cuda` profile of `cargo xtask setup` (torch with its CUDA libraries:
+//! Python's `import torch` needs them even on CPU).
 //!
 //! Writes `<dir>/train.json` (both sides and the load average before and after) and prints a
 //! table (also `<dir>/train.md`).
@@ -13,18 +15,6 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::setup;
-
-/// torch's own Python dependencies: `cargo xtask setup` installs torch with `--no-deps` (only
-/// libtorch is needed to build), so `import torch` needs these in `.venv/` as well.
-const TORCH_PY_DEPS: [&str; 6] = [
-    "filelock==3.20.0",
-    "typing-extensions==4.15.0",
-    "sympy==1.14.0",
-    "networkx==3.5",
-    "jinja2==3.1.6",
-    "fsspec==2025.9.0",
-];
-const TORCH_PY_MARKER: &str = "specnorm-torch-python.txt";
 
 /// Options of `cargo xtask bench --train`.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,18 +87,6 @@ impl Options {
     }
 }
 
-/// Makes `import torch` work in `.venv/` (once).
-fn torch_python(root: &Path) -> Result<PathBuf> {
-    let venv = setup::venv(root);
-    let marker = venv.join(TORCH_PY_MARKER);
-    let want = format!("{}\n", TORCH_PY_DEPS.join(" "));
-    if std::fs::read_to_string(&marker).ok().as_deref() != Some(want.as_str()) {
-        setup::pip(&venv, &TORCH_PY_DEPS)?;
-        std::fs::write(&marker, &want).with_context(|| format!("writing {}", marker.display()))?;
-    }
-    Ok(venv.join("bin/python"))
-}
-
 pub fn bench(root: &Path, rest: &[String]) -> Result<()> {
     let o = Options::parse(rest)?;
     let dir = o
@@ -116,8 +94,11 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<()> {
         .clone()
         .unwrap_or_else(|| root.join("target/bench-train"));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let env = setup::setup(root, setup::Options::default_or_existing(root))?;
-    let py = torch_python(root)?;
+    // `import torch` loads libtorch_cuda and its CUDA libraries even on a CPU-only machine,
+    // so the PyTorch side needs the full torch install (`cargo xtask setup --cuda`); the
+    // libtorch tch links is the same either way.
+    let env = setup::setup(root, setup::Options::Cuda)?;
+    let py = setup::venv(root).join("bin/python");
     let mut build = crate::cargo(root, &env);
     build.args([
         "build",
@@ -197,9 +178,7 @@ pub fn table(r: &Value) -> String {
     let ours = rates(s);
     let theirs = rates(t);
     let find = |v: &[(String, String, f64)], m: &str, set: &str| {
-        v.iter()
-            .find(|(a, b, _)| a == m && b == set)
-            .map(|x| x.2)
+        v.iter().find(|(a, b, _)| a == m && b == set).map(|x| x.2)
     };
     let cell = |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{x:.2}"));
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
@@ -245,7 +224,7 @@ pub fn table(r: &Value) -> String {
             bo.as_ref().map_or("—", |x| x.0.as_str()),
             cell(bt.as_ref().map(|x| x.1)),
             bt.as_ref().map_or("—", |x| x.0.as_str()),
-            ratio(bo.map(|x| x.1), bt.map(|x| x.1))
+            ratio(bo.as_ref().map(|x| x.1), bt.as_ref().map(|x| x.1))
         );
     }
     out
@@ -276,7 +255,10 @@ mod tests {
         let r = json!({"load_average_at_start": "0.5 0.4 0.3", "load_average_at_end": "0.6 0.4 0.3",
                        "specnorm": side("specnorm", 30.0, 40.0), "pytorch": side("torch", 20.0, 50.0)});
         let t = table(&r);
-        assert!(t.contains("| small | resident | 30.00 | 20.00 | 1.50x |"), "{t}");
+        assert!(
+            t.contains("| small | resident | 30.00 | 20.00 | 1.50x |"),
+            "{t}"
+        );
         assert!(
             t.contains("| small | **best of each** | 40.00 (resident, channels-last) | 50.00 (resident, channels-last) | 0.80x |"),
             "{t}"

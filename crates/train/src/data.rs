@@ -100,7 +100,11 @@ impl InMemoryData {
 
     /// Batch of the given sample indices as `(x [B,C,F,T] f32, y [B] i64)` on `device`,
     /// gathered on the host.
-    pub(crate) fn batch(&self, idx: &[usize], device: Device) -> Result<(Tensor, Tensor), TrainError> {
+    pub(crate) fn batch(
+        &self,
+        idx: &[usize],
+        device: Device,
+    ) -> Result<(Tensor, Tensor), TrainError> {
         let sl = self.sample_len();
         let mut xs = Vec::with_capacity(idx.len() * sl);
         let mut ys = Vec::with_capacity(idx.len());

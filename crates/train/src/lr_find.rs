@@ -133,5 +133,4 @@ mod tests {
         // Two falling points: idx = -1, which Python reads as the last element.
         assert_eq!(valley(&lrs[..2], &[2.0, 1.0]), Some(1.0));
     }
-
 }

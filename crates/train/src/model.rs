@@ -199,8 +199,19 @@ impl Model {
     }
 }
 
-/// Whether a 4-D tensor `[N, C, H, W]` has channels-last strides `[HWC, 1, WC, C]`.
+/// Whether a 4-D tensor `[N, C, H, W]` has channels-last strides `[HWC, 1, WC, C]` (strides
+/// of size-1 axes do not matter, as in libtorch's `is_contiguous(ChannelsLast)`).
 fn is_channels_last(t: &Tensor) -> bool {
     let (s, st) = (t.size(), t.stride());
-    s.len() == 4 && st == [s[1] * s[2] * s[3], 1, s[3] * s[1], s[1]]
+    if s.len() != 4 {
+        return false;
+    }
+    let mut expect = 1;
+    for d in [1, 3, 2, 0] {
+        if s[d] != 1 && st[d] != expect {
+            return false;
+        }
+        expect *= s[d];
+    }
+    true
 }

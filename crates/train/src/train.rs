@@ -128,7 +128,7 @@ impl Stepper {
     /// loss of the batch.
     pub(crate) fn step(&mut self, model: &Model, x: &Tensor, y: &Tensor, lr: f64, mom: f64) -> f64 {
         let loss = match self.mixup {
-            None => per_sample_loss(&model.forward_t(&x, true), &y, self.ls).mean(Kind::Float),
+            None => per_sample_loss(&model.forward_t(x, true), y, self.ls).mean(Kind::Float),
             Some(alpha) => {
                 let b = x.size()[0] as usize;
                 let lam: Vec<f32> = (0..b)
@@ -144,10 +144,10 @@ impl Stepper {
                 let x1 = x.index_select(0, &shuf);
                 let y1 = y.index_select(0, &shuf);
                 // torch.lerp(x1, x, lam) = x1 + lam * (x - x1)
-                let xm = x1.lerp_tensor(&x, &lam.view([b as i64, 1, 1, 1]));
+                let xm = x1.lerp_tensor(x, &lam.view([b as i64, 1, 1, 1]));
                 let logits = model.forward_t(&xm, true);
                 let l1 = per_sample_loss(&logits, &y1, self.ls);
-                let l0 = per_sample_loss(&logits, &y, self.ls);
+                let l0 = per_sample_loss(&logits, y, self.ls);
                 l1.lerp_tensor(&l0, &lam).mean(Kind::Float)
             }
         };

@@ -112,8 +112,14 @@ fn placement_changes_nothing_and_channels_last_changes_only_rounding() {
     let (mut model, cl) = train(&c);
     assert!(model.is_channels_last());
     for (a, b) in strip_time(&dev).iter().zip(strip_time(&cl)) {
-        assert!((a.1 - b.1).abs() < 1e-3 * a.1.abs(), "train loss {a:?} vs {b:?}");
-        assert!((a.2 - b.2).abs() < 1e-3 * a.2.abs(), "valid loss {a:?} vs {b:?}");
+        assert!(
+            (a.1 - b.1).abs() < 1e-3 * a.1.abs(),
+            "train loss {a:?} vs {b:?}"
+        );
+        assert!(
+            (a.2 - b.2).abs() < 1e-3 * a.2.abs(),
+            "valid loss {a:?} vs {b:?}"
+        );
     }
     // switching back keeps the values
     let x = Tensor::randn([3, 1, 32, 32], (Kind::Float, Device::Cpu));
