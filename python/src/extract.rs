@@ -64,27 +64,33 @@ pub fn asarray<'py>(
     }
 }
 
-/// Stacks equally shaped `[F, T]` spectrograms into `[B, F, T]`.
 /// Fixed-length clips (`t` frames each): every clip is computed straight into its slot of
 /// the one `[B, F, t]` output (no per-clip array, no copy); the error of the first failing
-/// file in input order, as the variable-length path reports it.
+/// file in input order, as the variable-length path reports it. `parallel`: over the current
+/// rayon pool; otherwise on the calling thread (a one-thread pool: concurrent calls from
+/// several Python threads then run side by side instead of queueing for its one worker).
 fn extract_fixed(
     fx: &FeatureExtractor,
     paths: &[PathBuf],
     t: usize,
+    parallel: bool,
 ) -> Result<Array3<f32>, specnorm_features::FeatureError> {
     let f = fx.n_bins();
     let mut data = vec![0f32; paths.len() * f * t];
+    let one = |(slot, path): (&mut [f32], &PathBuf)| {
+        let slot = ArrayViewMut2::from_shape((f, t), slot)
+            .expect("a chunk of f * t elements is an [f, t] view");
+        fx.extract_file_into(path, slot)
+    };
     if f * t > 0 {
-        let results: Vec<_> = data
-            .par_chunks_mut(f * t)
-            .zip(paths.par_iter())
-            .map(|(slot, path)| {
-                let slot = ArrayViewMut2::from_shape((f, t), slot)
-                    .expect("a chunk of f * t elements is an [f, t] view");
-                fx.extract_file_into(path, slot)
-            })
-            .collect();
+        let results: Vec<_> = if parallel {
+            data.par_chunks_mut(f * t)
+                .zip(paths.par_iter())
+                .map(one)
+                .collect()
+        } else {
+            data.chunks_mut(f * t).zip(paths.iter()).map(one).collect()
+        };
         results.into_iter().collect::<Result<(), _>>()?;
     }
     Ok(Array3::from_shape_vec((paths.len(), f, t), data)
@@ -196,8 +202,13 @@ impl PyFeatureExtractor {
         let fx = self.inner.clone();
         let pool = pool()?;
         let out = py.detach(move || {
+            if pool.current_num_threads() == 1 {
+                if let Some(t) = fx.n_frames() {
+                    return extract_fixed(&fx, &paths, t, false).map(Ok);
+                }
+            }
             pool.install(|| match fx.n_frames() {
-                Some(t) => extract_fixed(&fx, &paths, t).map(Ok),
+                Some(t) => extract_fixed(&fx, &paths, t, true).map(Ok),
                 None => {
                     let results = fx.extract_files(&paths, &|_| {});
                     let specs = results.into_iter().collect::<Result<Vec<_>, _>>()?;
