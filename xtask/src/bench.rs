@@ -160,13 +160,15 @@ fn wait_rusage(child: std::process::Child) -> Result<(bool, i64)> {
     Ok((ok, usage.ru_maxrss))
 }
 
-fn load_average() -> Option<String> {
+/// The 1, 5 and 15 minute load averages (`/proc/loadavg`), printed beside wall-clock numbers.
+pub(crate) fn load_average() -> Option<String> {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
-fn read_json(path: &Path) -> Result<Value> {
+/// Reads and parses a JSON result file, naming it in errors.
+pub(crate) fn read_json(path: &Path) -> Result<Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))

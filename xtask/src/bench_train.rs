@@ -14,6 +14,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
+use crate::bench::{load_average, read_json};
 use crate::setup;
 
 /// Options of `cargo xtask bench --train`.
@@ -140,18 +141,6 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<()> {
     println!("{table}");
     println!("wrote {} and train.md", dir.join("train.json").display());
     Ok(())
-}
-
-fn load_average() -> Option<String> {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-}
-
-fn read_json(path: &Path) -> Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// `(model, set-up) -> samples/s` of one side.
