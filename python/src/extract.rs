@@ -202,19 +202,25 @@ impl PyFeatureExtractor {
         let fx = self.inner.clone();
         let pool = pool()?;
         let out = py.detach(move || {
-            if pool.current_num_threads() == 1 {
-                if let Some(t) = fx.n_frames() {
-                    return extract_fixed(&fx, &paths, t, false).map(Ok);
-                }
-            }
-            pool.install(|| match fx.n_frames() {
-                Some(t) => extract_fixed(&fx, &paths, t, true).map(Ok),
+            // a one-thread pool runs on the calling thread, so that concurrent calls from several
+            // Python threads run side by side instead of queueing for its one worker
+            let parallel = pool.current_num_threads() > 1;
+            let run = || match fx.n_frames() {
+                Some(t) => extract_fixed(&fx, &paths, t, parallel).map(Ok),
                 None => {
-                    let results = fx.extract_files(&paths, &|_| {});
-                    let specs = results.into_iter().collect::<Result<Vec<_>, _>>()?;
-                    Ok(stack(specs))
+                    let specs: Result<Vec<_>, _> = if parallel {
+                        fx.extract_files(&paths, &|_| {}).into_iter().collect()
+                    } else {
+                        paths.iter().map(|p| fx.extract_file(p)).collect()
+                    };
+                    Ok(stack(specs?))
                 }
-            })
+            };
+            if parallel {
+                pool.install(run)
+            } else {
+                run()
+            }
         });
         let stacked = out
             .map_err(errors::feature)?
