@@ -7,6 +7,9 @@
 //!   experiment of `n` pairs can detect ([`power::detectable_effect`]) and the number of pairs
 //!   needed to detect a stated one ([`power::runs_needed`]). Exact: the noncentral t
 //!   distribution, checked against statsmodels' `TTestPower`.
+//! * [`significance`]: Student t summaries (mean, sample std, 95 % confidence interval), the
+//!   paired two-sided t-test and Holm's step-down correction, checked against scipy and
+//!   statsmodels.
 //! * [`distribution`]: a [`distribution::Summary`] of a sample (quantiles with numpy's default
 //!   linear interpolation and a histogram with numpy's bins, both through ndarray-stats;
 //!   population skewness and excess kurtosis, as scipy's `skew`/`kurtosis` with `bias=True`),
@@ -24,6 +27,7 @@
 
 pub mod distribution;
 pub mod power;
+pub mod significance;
 
 /// Invalid arguments to an analysis function.
 #[derive(Debug, thiserror::Error, PartialEq)]

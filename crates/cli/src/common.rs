@@ -6,23 +6,28 @@ use anyhow::{Context, Result};
 use specnorm_dsp::MelConfig;
 use specnorm_features::FeatureConfig;
 
-/// Front-end options common to `spec` and `stats`.
+/// The library's default front end, whose values are the flags' defaults.
+fn defaults() -> FeatureConfig {
+    FeatureConfig::default()
+}
+
+/// Front-end options common to `spec` and `stats`; defaults are `FeatureConfig::default()`'s.
 #[derive(clap::Args, Debug, Clone)]
 pub struct FeatureArgs {
     /// Target sample rate in Hz.
-    #[arg(long, default_value_t = 16_000)]
+    #[arg(long, default_value_t = defaults().sample_rate)]
     pub sample_rate: u32,
     /// FFT size (window length too).
-    #[arg(long, default_value_t = 400)]
+    #[arg(long, default_value_t = defaults().spectrogram.stft.n_fft)]
     pub n_fft: usize,
     /// Hop length in samples.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = defaults().spectrogram.stft.hop_length)]
     pub hop: usize,
     /// Mel bins (HTK scale, as torchaudio's MelSpectrogram); off by default.
     #[arg(long)]
     pub mel: Option<usize>,
     /// Pad or trim every clip to this many seconds (0 keeps each clip's length).
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = defaults().seconds.unwrap_or(0.0))]
     pub seconds: f32,
     /// Skip waveform normalization ((x - mean) / std) before the STFT.
     #[arg(long)]

@@ -8,12 +8,43 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use specnorm_experiment::runner::{run_experiment, ExperimentConfig, Progress};
+use specnorm_experiment::runner::{run_experiment, ExperimentConfig, Progress, QUICK};
+use specnorm_experiment::settings::SettingChoice;
 use specnorm_experiment::synth::{generate, SynthConfig};
 use specnorm_train::ModelKind;
 
-/// Arguments of `specnorm experiment`.
+const EXAMPLES: &str = "Examples:
+  specnorm experiment                                   # generated 10-class set, minutes on a CPU
+  specnorm experiment --data ESC-50-master --model xresnet18 --epochs 20 --runs 5 --lr 2e-3
+  specnorm experiment --data ESC-50-master --settings none,global,channel --cv --device cuda
+  specnorm experiment --out runs/experiment             # again: finished runs are skipped";
+
+/// Where to train.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// CUDA when libtorch finds a GPU, else the CPU.
+    Auto,
+    /// The CPU.
+    Cpu,
+    /// The GPU numbered by --gpu.
+    Cuda,
+}
+
+impl DeviceKind {
+    /// The device string of [`ExperimentConfig::device`].
+    fn config(self, gpu: usize) -> String {
+        match self {
+            DeviceKind::Auto => "auto".into(),
+            DeviceKind::Cpu => "cpu".into(),
+            DeviceKind::Cuda => format!("cuda:{gpu}"),
+        }
+    }
+}
+
+/// Arguments of `specnorm experiment`. The training defaults are the library's
+/// [`QUICK`] preset (`ExperimentConfig::quick`); `ExperimentConfig::new` is the blog's.
 #[derive(clap::Args, Debug)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Dataset in ESC-50 layout (e.g. ESC-50-master). Default: a generated
     /// 10-class dataset written to data/generated/esc10-synth on first use.
@@ -28,28 +59,31 @@ pub struct Args {
     /// Cross-validation over every fold instead of one validation fold.
     #[arg(long)]
     pub cv: bool,
-    /// Seeds per setting (and fold).
-    #[arg(long, default_value_t = 3)]
+    /// Seeds per setting (and fold); the blog: 5.
+    #[arg(long, default_value_t = QUICK.runs)]
     pub runs: u64,
-    /// Network: `small` (minutes on a CPU) or `xresnet18` (the blog's).
-    #[arg(long, default_value = "small")]
-    pub model: String,
+    /// Network; the blog: xresnet18.
+    #[arg(long, value_enum, default_value_t = QUICK.model)]
+    pub model: ModelKind,
     /// Epochs per run (the blog: 20; the default keeps the default run, 6 settings x 3 seeds of
     /// the small model on the generated set, under 10 minutes on 2 CPU cores).
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = QUICK.epochs)]
     pub epochs: usize,
-    /// Peak learning rate of the one-cycle schedule.
-    #[arg(long, default_value_t = 1e-2)]
+    /// Peak learning rate of the one-cycle schedule; the blog: 2e-3.
+    #[arg(long, default_value_t = QUICK.lr)]
     pub lr: f64,
     /// Batch size.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = QUICK.batch_size)]
     pub batch_size: usize,
-    /// Comma-separated settings: none, waveform, global, channel, instance, pcen, or all.
-    #[arg(long, value_delimiter = ',', default_value = "all")]
-    pub settings: Vec<String>,
-    /// `auto` (CUDA when available), `cpu`, `cuda`, `cuda:N`.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
+    /// Comma-separated settings, in report order.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+    pub settings: Vec<SettingChoice>,
+    /// Where to train.
+    #[arg(long, value_enum, default_value_t = DeviceKind::Auto)]
+    pub device: DeviceKind,
+    /// GPU index for --device cuda.
+    #[arg(long, default_value_t = 0)]
+    pub gpu: usize,
     /// MixUp alpha (fastai uses 0.4); off by default.
     #[arg(long)]
     pub mixup: Option<f64>,
@@ -87,15 +121,14 @@ pub fn run(a: Args) -> Result<()> {
             root
         }
     };
-    let mut cfg = ExperimentConfig::new(&data, &a.out);
-    cfg.settings = a.settings.clone();
+    let mut cfg = ExperimentConfig::quick(&data, &a.out);
+    cfg.settings = a.settings.iter().map(|s| s.name().to_string()).collect();
     cfg.runs = a.runs;
-    cfg.model = ModelKind::parse(&a.model)
-        .with_context(|| format!("unknown --model '{}' (small | xresnet18)", a.model))?;
+    cfg.model = a.model;
     cfg.epochs = a.epochs;
     cfg.lr = a.lr;
     cfg.batch_size = a.batch_size;
-    cfg.device = a.device.clone();
+    cfg.device = a.device.config(a.gpu);
     cfg.mixup = a.mixup;
     cfg.label_smoothing = a.label_smoothing;
     cfg.threads = a.threads;

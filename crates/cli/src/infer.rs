@@ -1,14 +1,18 @@
 //! `specnorm infer --model model.onnx FILE_OR_DIR...` (feature `infer`): classify
 //! audio files with an exported model on ONNX Runtime. No libtorch involved.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use specnorm_infer::{Classifier, ModelInput};
 
 /// Arguments of `specnorm infer`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  specnorm infer --model runs/experiment/onnx/channel.onnx clip.wav\n  \
+    specnorm infer --model model.onnx --json --top-k 3 recordings/ > predictions.jsonl"
+)]
 pub struct Args {
     /// The exported model (from `specnorm export` or `cargo xtask experiment`).
     #[arg(long)]
@@ -34,31 +38,6 @@ pub struct Args {
     pub decode: crate::common::DecodeArgs,
 }
 
-const AUDIO_EXT: [&str; 6] = ["wav", "flac", "ogg", "mp3", "oga", "wave"];
-
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("reading folder {}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for e in entries {
-            let is_audio = e
-                .extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| AUDIO_EXT.contains(&x.to_ascii_lowercase().as_str()));
-            if e.is_dir() || is_audio {
-                collect(&e, out)?;
-            }
-        }
-    } else {
-        // A missing file is reported by the decoder with its name, with the others.
-        out.push(path.to_path_buf());
-    }
-    Ok(())
-}
-
 pub fn run(a: Args) -> Result<()> {
     let clf = Classifier::load(&a.model)?
         .with_top_k(a.top_k.max(1))
@@ -80,10 +59,7 @@ pub fn run(a: Args) -> Result<()> {
         clf.class_names().len(),
         clf.metadata().normalization.kind()
     );
-    let mut files = Vec::new();
-    for p in &a.inputs {
-        collect(p, &mut files)?;
-    }
+    let files = specnorm_infer::audio_files(&a.inputs)?;
     if files.is_empty() {
         bail!("no audio files found in {:?}", a.inputs);
     }

@@ -10,6 +10,10 @@ use crate::common::{ensure_parent, warn_truncated, write_npy, DecodeArgs, Featur
 
 /// Arguments of `specnorm spec`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Examples:\n  specnorm spec dog.wav --out dog.npy --png dog.png\n  \
+    specnorm spec speech.flac --mel 64 --seconds 0 --png speech.png    # mel, clip's own length"
+)]
 pub struct Args {
     /// Input audio file (WAV, FLAC, OGG Vorbis, MP3).
     pub input: PathBuf,

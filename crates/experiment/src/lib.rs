@@ -32,5 +32,5 @@ pub mod results;
 #[cfg(feature = "train")]
 pub mod runner;
 pub mod settings;
-pub mod significance;
+pub use specnorm_analysis::significance;
 pub mod synth;

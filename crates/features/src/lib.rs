@@ -26,6 +26,8 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(feature = "bench")]
+pub mod bench;
 mod extractor;
 
 use std::path::PathBuf;

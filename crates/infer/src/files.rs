@@ -1,11 +1,50 @@
-//! [`Classifier::predict_files`]: audio files in, top-k out, batched by length.
+//! [`audio_files`]: the audio files under files and folders; [`Classifier::predict_files`]:
+//! audio files in, top-k out, batched by length.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use specnorm_contract::ModelInput;
 
 use crate::{softmax, top_k, Classifier, InferError, Prediction, MAX_BATCH};
+
+/// File extensions [`audio_files`] takes from folders (compared case-insensitively).
+pub const AUDIO_EXTENSIONS: [&str; 6] = ["wav", "wave", "flac", "ogg", "oga", "mp3"];
+
+/// The audio files of `inputs`, in order: a file is taken as given (a missing one is reported
+/// by the decoder, with the others); a folder is walked recursively (symbolic links followed),
+/// and its files with one of [`AUDIO_EXTENSIONS`] are taken sorted by path.
+pub fn audio_files<P: AsRef<Path>>(inputs: &[P]) -> Result<Vec<PathBuf>, InferError> {
+    let mut out = Vec::new();
+    for input in inputs {
+        let input = input.as_ref();
+        if !input.is_dir() {
+            out.push(input.to_path_buf());
+            continue;
+        }
+        let walk = walkdir::WalkDir::new(input)
+            .follow_links(true)
+            .sort_by_file_name();
+        for entry in walk {
+            let entry = entry.map_err(|e| {
+                let path = e.path().unwrap_or(input).to_path_buf();
+                InferError::Io {
+                    path,
+                    source: e.into(),
+                }
+            })?;
+            let is_audio = entry
+                .path()
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| AUDIO_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()));
+            if is_audio && !entry.file_type().is_dir() {
+                out.push(entry.into_path());
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// One decoded file ready for the graph: its index, its length (frames T or samples S) and
 /// the row-major data.
@@ -100,5 +139,30 @@ impl Classifier {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_are_walked_sorted_and_filtered_files_taken_as_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("b/inner")).unwrap();
+        for f in ["b/inner/z.WAV", "b/a.flac", "b/notes.txt", "a.mp3", "c.ogg"] {
+            std::fs::write(d.join(f), b"").unwrap();
+        }
+        let got =
+            audio_files(&[d.join("b"), d.join("missing.wav"), d.join("b/notes.txt")]).unwrap();
+        let want = [
+            d.join("b/a.flac"),
+            d.join("b/inner/z.WAV"),
+            d.join("missing.wav"),
+            d.join("b/notes.txt"),
+        ];
+        assert_eq!(got, want);
+        assert_eq!(audio_files(&[d]).unwrap().len(), 4);
     }
 }

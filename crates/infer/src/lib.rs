@@ -45,6 +45,7 @@ mod signature;
 
 pub use classifier::Classifier;
 pub use error::InferError;
+pub use files::{audio_files, AUDIO_EXTENSIONS};
 pub use probs::{softmax, top_k, Prediction};
 pub use runtime::runtime;
 pub use specnorm_contract::{keys, ModelInput, ModelMetadata, StftImpl};

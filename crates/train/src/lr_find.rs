@@ -71,7 +71,7 @@ pub fn lr_find(
     let mut model = Model::new(spec, cfg.device, cfg.seed)?;
     model.set_channels_last(cfg.channels_last)?;
     let set = DeviceSet::new(train, cfg.device, cfg.placement, cfg.channels_last)?;
-    let mut st = Stepper::new(&model, cfg);
+    let mut st = Stepper::new(&model, cfg)?;
     let mut smooth = SmoothLoss::new();
     let (mut lrs, mut losses) = (Vec::new(), Vec::new());
     let mut best = f64::INFINITY;

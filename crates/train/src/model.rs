@@ -10,13 +10,17 @@ use tch::{Device, Tensor};
 use crate::layers::{run_layers, LayerDesc};
 use crate::TrainError;
 
-/// Which architecture to build.
+/// Which architecture to build (`clap::ValueEnum` with the feature `clap`: `--help` lists the
+/// names of [`ModelKind::as_str`] with these descriptions).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ModelKind {
     /// Small CNN: four `ConvLayer(3x3) + MaxPool(2)` blocks with 16/32/64/128
     /// channels (the first conv has stride 2), global average pooling and a linear head.
+    #[cfg_attr(feature = "clap", value(name = "small"))]
     Small,
     /// fastai's `xresnet18` (see the crate docs for the exact structure).
+    #[cfg_attr(feature = "clap", value(name = "xresnet18"))]
     XResNet18,
 }
 

@@ -4,8 +4,9 @@
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, Distribution};
 use tch::{Device, Kind, Tensor};
 
 use crate::batches::DeviceSet;
@@ -27,46 +28,6 @@ pub(crate) fn per_sample_loss(logits: &Tensor, y: &Tensor, ls: f64) -> Tensor {
         smooth * ls / c + nll * (1.0 - ls)
     } else {
         nll
-    }
-}
-
-/// Standard normal via Box–Muller.
-fn std_normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1 = 1.0 - rng.gen::<f64>(); // (0, 1]
-    let u2 = rng.gen::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-}
-
-/// Gamma(a, 1) (Marsaglia–Tsang; boost for a < 1).
-fn gamma(rng: &mut ChaCha8Rng, a: f64) -> f64 {
-    if a < 1.0 {
-        let u = 1.0 - rng.gen::<f64>();
-        return gamma(rng, a + 1.0) * u.powf(1.0 / a);
-    }
-    let d = a - 1.0 / 3.0;
-    let c = 1.0 / (9.0 * d).sqrt();
-    loop {
-        let x = std_normal(rng);
-        let v = 1.0 + c * x;
-        if v <= 0.0 {
-            continue;
-        }
-        let v = v * v * v;
-        let u = 1.0 - rng.gen::<f64>();
-        if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
-            return d * v;
-        }
-    }
-}
-
-/// Beta(a, a) sample.
-pub(crate) fn beta(rng: &mut ChaCha8Rng, a: f64) -> f64 {
-    let x = gamma(rng, a);
-    let y = gamma(rng, a);
-    if x + y > 0.0 {
-        x / (x + y)
-    } else {
-        0.5
     }
 }
 
@@ -92,26 +53,34 @@ impl SmoothLoss {
 pub(crate) struct Stepper {
     rng: ChaCha8Rng,
     opt: AdamW,
-    mixup: Option<f64>,
+    /// MixUp's Beta(α, α), one draw per sample.
+    mixup: Option<Beta<f64>>,
     ls: f64,
     device: Device,
 }
 
 impl Stepper {
-    pub(crate) fn new(model: &Model, cfg: &TrainConfig) -> Stepper {
+    pub(crate) fn new(model: &Model, cfg: &TrainConfig) -> Result<Stepper, TrainError> {
         // fastai Learner default wd_bn_bias=False: no weight decay on BN params and biases
         // (the 1-D tensors); conv/linear weights get it.
         let params = model.trainable().into_iter().map(|(_, t)| {
             let wd = t.dim() > 1;
             (t, wd)
         });
-        Stepper {
+        let mixup = cfg
+            .mixup
+            .map(|a| {
+                Beta::new(a, a)
+                    .map_err(|e| TrainError::InvalidConfig(format!("mixup alpha {a}: {e}")))
+            })
+            .transpose()?;
+        Ok(Stepper {
             rng: ChaCha8Rng::seed_from_u64(cfg.seed),
             opt: AdamW::new(params.collect(), cfg.weight_decay),
-            mixup: cfg.mixup,
+            mixup,
             ls: cfg.label_smoothing,
             device: cfg.device,
-        }
+        })
     }
 
     pub(crate) fn epoch_batches(&mut self, n: usize, bs: usize) -> Vec<Vec<usize>> {
@@ -129,11 +98,11 @@ impl Stepper {
     pub(crate) fn step(&mut self, model: &Model, x: &Tensor, y: &Tensor, lr: f64, mom: f64) -> f64 {
         let loss = match self.mixup {
             None => per_sample_loss(&model.forward_t(x, true), y, self.ls).mean(Kind::Float),
-            Some(alpha) => {
+            Some(beta) => {
                 let b = x.size()[0] as usize;
                 let lam: Vec<f32> = (0..b)
                     .map(|_| {
-                        let l = beta(&mut self.rng, alpha);
+                        let l = beta.sample(&mut self.rng);
                         l.max(1.0 - l) as f32
                     })
                     .collect();
@@ -194,7 +163,7 @@ pub fn fit_one_cycle(
     let bs = cfg.batch_size;
     let per_epoch = batches_per_epoch(train.len(), bs);
     let sched = OneCycle::new(cfg.lr, cfg.epochs * per_epoch);
-    let mut st = Stepper::new(model, cfg);
+    let mut st = Stepper::new(model, cfg)?;
     let mut smooth = SmoothLoss::new();
     let mut history = History {
         epochs: Vec::with_capacity(cfg.epochs),
@@ -293,7 +262,8 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for a in [0.4, 2.0] {
             let n = 40_000;
-            let xs: Vec<f64> = (0..n).map(|_| beta(&mut rng, a)).collect();
+            let beta = Beta::new(a, a).unwrap();
+            let xs: Vec<f64> = (0..n).map(|_| beta.sample(&mut rng)).collect();
             assert!(xs.iter().all(|&x| (0.0..=1.0).contains(&x)));
             let mean = xs.iter().sum::<f64>() / n as f64;
             let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
@@ -329,7 +299,7 @@ mod tests {
             batch_size: 4,
             ..TrainConfig::default()
         };
-        let mut st = Stepper::new(&m, &cfg);
+        let mut st = Stepper::new(&m, &cfg).expect("stepper");
         let b = st.epoch_batches(10, 4);
         assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 4]);
         assert_eq!(

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::ResultsDoc;
+use super::{ResultsDoc, ALPHA, MAX_RUNS, POWER, STATED_DIFFERENCE};
 
 fn pct(v: f64) -> String {
     format!("{:.2} %", 100.0 * v)
@@ -72,32 +72,56 @@ pub fn render_markdown(doc: &ResultsDoc) -> String {
     if doc.summary.pairs.is_empty() {
         let _ = writeln!(md, "Only one setting: no comparison.\n");
     } else {
+        let m = doc
+            .summary
+            .pairs
+            .iter()
+            .filter(|p| p.p_holm.is_some())
+            .count();
         let _ = writeln!(
             md,
-            "Each pair is compared over the (fold, seed) runs both settings finished: \
-             mean accuracy difference (A − B) and two-sided paired t-test.\n"
+            "Each pair is compared over the (fold, seed) runs both settings finished: mean \
+             accuracy difference (A − B) and two-sided paired t-test. The verdict uses the \
+             p-value after Holm's step-down correction over the {m} testable pairs \
+             (family-wise α = {ALPHA}). \"detectable\" is the smallest difference these runs \
+             find with power {POWER} at α / {m} (Holm's strictest step), from the spread of the \
+             paired differences; the last column is the paired runs that would find a \
+             {:.0}-point difference.\n",
+            100.0 * STATED_DIFFERENCE
         );
         let _ = writeln!(
             md,
-            "| A | B | pairs | mean diff (A − B) | p-value | verdict |"
+            "| A | B | pairs | mean diff (A − B) | p-value | Holm p | detectable | runs for {:.0} pp | verdict |",
+            100.0 * STATED_DIFFERENCE
         );
-        let _ = writeln!(md, "|---|---|---:|---:|---:|---|");
-        for p in &doc.summary.pairs {
-            let pv = p.p_value.map_or("-".to_string(), |v| {
+        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---|");
+        let p_text = |v: Option<f64>| {
+            v.map_or("-".to_string(), |v| {
                 if v < 1e-4 {
                     "< 0.0001".to_string()
                 } else {
                     format!("{v:.4}")
                 }
-            });
+            })
+        };
+        for p in &doc.summary.pairs {
+            let detectable = p
+                .detectable_diff
+                .map_or("-".to_string(), |d| format!("{:.2} pp", 100.0 * d));
+            let runs = match (p.runs_for_stated, p.detectable_diff) {
+                (Some(n), _) => n.to_string(),
+                (None, Some(_)) => format!("> {MAX_RUNS}"),
+                (None, None) => "-".to_string(),
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {:+.2} pp | {} | {} |",
+                "| {} | {} | {} | {:+.2} pp | {} | {} | {detectable} | {runs} | {} |",
                 p.a,
                 p.b,
                 p.pairs,
                 100.0 * p.mean_diff,
-                pv,
+                p_text(p.p_value),
+                p_text(p.p_holm),
                 p.verdict.as_str()
             );
         }
@@ -153,10 +177,19 @@ mod tests {
         assert!(md.contains(
             "| channel | 5 | 81.40 % | 2.30 % | [78.54 %, 84.26 %] | 79.00 % | 85.00 % | 3.0 s | `channel_f1_s3` |"
         ), "{md}");
-        assert!(
-            md.contains("| global | channel | 5 | -3.60 pp | 0.0178 | distinguishable |"),
-            "{md}"
+        let gc = doc
+            .summary
+            .pairs
+            .iter()
+            .find(|p| p.a == "global" && p.b == "channel")
+            .unwrap();
+        let row = format!(
+            "| global | channel | 5 | -3.60 pp | 0.0178 | 0.0534 | {:.2} pp | {} | within seed noise |",
+            100.0 * gc.detectable_diff.unwrap(),
+            gc.runs_for_stated.unwrap()
         );
+        assert!(md.contains(&row), "{row}\n{md}");
+        assert!(md.contains("Holm's step-down correction over the 3 testable pairs"));
         assert!(md.contains("| none | global |"));
         assert!(md.contains("within seed noise"));
         for s in ["none", "global", "channel"] {

@@ -4,10 +4,15 @@
 //! * `markdown`: `results.md`;
 //! * `plots`: the PNG plots.
 //!
-//! The statistics are pure Rust ([`crate::significance`]): per setting the mean,
-//! sample std and 95 % Student-t confidence interval of the final accuracy; per
-//! pair of settings a paired t-test over the (fold, seed) pairs both ran, with
-//! the verdict "distinguishable" (p < 0.05) or "within seed noise".
+//! The statistics are pure Rust ([`crate::significance`], `specnorm_analysis::power`): per
+//! setting the mean, sample std and 95 % Student-t confidence interval of the final accuracy;
+//! per pair of settings a paired t-test over the (fold, seed) pairs both ran, its p-value
+//! adjusted with Holm's step-down method over all pairs of the report (the family), and the
+//! verdict "distinguishable" (Holm-adjusted p < 0.05) or "within seed noise". Each pair also
+//! states the smallest difference its runs could detect with power 0.8 at the level of Holm's
+//! strictest step (α / number of pairs), and how many paired runs would detect
+//! [`STATED_DIFFERENCE`]: "within seed noise" then reads "too few runs to tell differences below
+//! X", not "equal".
 
 use std::path::{Path, PathBuf};
 
@@ -24,8 +29,15 @@ pub use markdown::{render_markdown, PLOT_FILES};
 pub use plots::{plot_accuracy, plot_channel_stats, plot_curves, plot_spectrogram};
 pub use summary::{compare, summarize};
 
-/// Significance level of the paired comparisons.
+/// Family-wise significance level of the paired comparisons (Holm-adjusted).
 pub const ALPHA: f64 = 0.05;
+/// Power at which detectable differences are stated.
+pub const POWER: f64 = 0.8;
+/// The accuracy difference (a fraction: 0.02 = 2 points) whose required number of runs the
+/// report states.
+pub const STATED_DIFFERENCE: f64 = 0.02;
+/// The most paired runs [`PairComparison::runs_for_stated`] searches.
+pub const MAX_RUNS: usize = 10_000;
 
 /// Errors while writing the report.
 #[derive(Debug, thiserror::Error)]
@@ -89,9 +101,9 @@ pub struct SettingSummary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// p < [`ALPHA`].
+    /// Holm-adjusted p < [`ALPHA`].
     Distinguishable,
-    /// p >= [`ALPHA`].
+    /// Holm-adjusted p >= [`ALPHA`].
     WithinSeedNoise,
     /// Fewer than two common (fold, seed) pairs: no test possible.
     TooFewPairs,
@@ -124,9 +136,25 @@ pub struct PairComparison {
     pub pairs: usize,
     /// Mean of `acc(a) - acc(b)` over the pairs.
     pub mean_diff: f64,
+    /// Sample standard deviation of the paired differences.
+    #[serde(default)]
+    pub std_diff: f64,
     /// Two-sided paired t-test p-value.
     pub p_value: Option<f64>,
-    /// Verdict at [`ALPHA`].
+    /// `p_value` after Holm's correction over every testable pair of the report
+    /// ([`crate::significance::holm`]); equal to `p_value` for a lone pair.
+    #[serde(default)]
+    pub p_holm: Option<f64>,
+    /// Smallest |mean difference| these pairs detect with probability [`POWER`] at α / m
+    /// (m = testable pairs of the report): `detectable_effect(n, α/m, 0.8) * std_diff`.
+    /// `None` without spread or with fewer than 2 pairs.
+    #[serde(default)]
+    pub detectable_diff: Option<f64>,
+    /// Paired runs needed to detect [`STATED_DIFFERENCE`] at the same level and power, given
+    /// this spread; `None` when it cannot be estimated or exceeds [`MAX_RUNS`].
+    #[serde(default)]
+    pub runs_for_stated: Option<usize>,
+    /// Verdict at [`ALPHA`], from `p_holm`.
     pub verdict: Verdict,
 }
 

@@ -4,9 +4,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{BestRun, PairComparison, ResultsSummary, SettingSummary, Verdict, ALPHA};
+use specnorm_analysis::power::{detectable_effect, runs_needed};
+
+use super::{
+    BestRun, PairComparison, ResultsSummary, SettingSummary, Verdict, ALPHA, MAX_RUNS, POWER,
+    STATED_DIFFERENCE,
+};
 use crate::results::RunRecord;
-use crate::significance::{paired_t_test, summarize as summarize_values};
+use crate::significance::{holm, paired_t_test, summarize as summarize_values};
 
 /// Settings in `order`, followed by any other setting found in `runs`
 /// (sorted), without duplicates.
@@ -75,9 +80,10 @@ pub fn summarize(runs: &[RunRecord], order: &[String]) -> ResultsSummary {
     let mut pairs = Vec::new();
     for (i, a) in names.iter().enumerate() {
         for b in &names[i + 1..] {
-            pairs.push(compare(runs, a, b));
+            pairs.push(test_pair(runs, a, b));
         }
     }
+    adjust_family(&mut pairs);
     let conclusion = conclude(&settings, &pairs);
     ResultsSummary {
         settings,
@@ -86,8 +92,18 @@ pub fn summarize(runs: &[RunRecord], order: &[String]) -> ResultsSummary {
     }
 }
 
-/// Paired comparison of settings `a` and `b` over their common (fold, seed) runs.
+/// Paired comparison of settings `a` and `b` over their common (fold, seed) runs, as a family
+/// of one comparison (no Holm adjustment).
 pub fn compare(runs: &[RunRecord], a: &str, b: &str) -> PairComparison {
+    let mut family = [test_pair(runs, a, b)];
+    adjust_family(&mut family);
+    let [pair] = family;
+    pair
+}
+
+/// The paired t-test of `a` against `b`; the verdict is final only for untestable pairs,
+/// [`adjust_family`] sets the rest.
+fn test_pair(runs: &[RunRecord], a: &str, b: &str) -> PairComparison {
     let of = |s: &str| -> BTreeMap<(u32, u64), f64> {
         runs.iter()
             .filter(|r| r.setting == s)
@@ -116,9 +132,76 @@ pub fn compare(runs: &[RunRecord], a: &str, b: &str) -> PairComparison {
         b: b.to_string(),
         pairs: xa.len(),
         mean_diff: test.map_or(0.0, |t| t.mean_diff),
+        std_diff: test.map_or(0.0, |t| t.std_diff),
         p_value,
+        p_holm: None,
+        detectable_diff: None,
+        runs_for_stated: None,
         verdict,
     }
+}
+
+/// Whether a pair has a p-value that means something (spread, two or more pairs).
+fn testable(p: &PairComparison) -> bool {
+    p.p_value.is_some()
+        && !matches!(
+            p.verdict,
+            Verdict::TooFewPairs | Verdict::ConstantDifference
+        )
+}
+
+/// Holm-adjusts the p-values of the testable pairs of one report, sets their verdicts from the
+/// adjusted values, and states what each could have detected at α / m, the level of Holm's
+/// strictest step (m = testable pairs): conservative for every pair but the first rejected.
+fn adjust_family(pairs: &mut [PairComparison]) {
+    let raw: Vec<f64> = pairs
+        .iter()
+        .filter(|p| testable(p))
+        .filter_map(|p| p.p_value)
+        .collect();
+    let Some(adjusted) = holm(&raw) else {
+        return;
+    };
+    let alpha = ALPHA / raw.len().max(1) as f64;
+    let testable_pairs = pairs.iter_mut().filter(|p| testable(p));
+    for (p, p_holm) in testable_pairs.zip(adjusted) {
+        p.p_holm = Some(p_holm);
+        p.verdict = if p_holm < ALPHA {
+            Verdict::Distinguishable
+        } else {
+            Verdict::WithinSeedNoise
+        };
+        if p.std_diff > 0.0 {
+            p.detectable_diff = detectable_effect(p.pairs, alpha, POWER)
+                .ok()
+                .map(|d| d * p.std_diff);
+            p.runs_for_stated = runs_needed(STATED_DIFFERENCE / p.std_diff, alpha, POWER, MAX_RUNS)
+                .ok()
+                .flatten();
+        }
+    }
+}
+
+/// "Differences below X points cannot be told apart with N paired runs …" for the pairs of
+/// the best setting that were within seed noise (the widest of them), or nothing.
+fn detectability_sentence(tied: &[&PairComparison], testable_pairs: usize) -> String {
+    let widest = tied
+        .iter()
+        .filter_map(|p| p.detectable_diff.map(|d| (d, *p)))
+        .max_by(|x, y| x.0.total_cmp(&y.0));
+    let Some((d, p)) = widest else {
+        return String::new();
+    };
+    let alpha = ALPHA / testable_pairs.max(1) as f64;
+    let runs = p
+        .runs_for_stated
+        .map_or(format!("more than {MAX_RUNS}"), |n| n.to_string());
+    format!(
+        " Differences below {:.1} points cannot be told apart with {} paired runs (power          {POWER}, two-sided α = {alpha:.4}: {ALPHA} after Holm's correction for {testable_pairs}          comparison(s)); telling {:.0} points apart would take {runs} paired runs.",
+        100.0 * d,
+        p.pairs,
+        100.0 * STATED_DIFFERENCE
+    )
 }
 
 fn conclude(settings: &[SettingSummary], pairs: &[PairComparison]) -> String {
@@ -141,6 +224,7 @@ fn conclude(settings: &[SettingSummary], pairs: &[PairComparison]) -> String {
         .fold(ran[0], |acc, x| if x.1 > acc.1 { x } else { acc });
     let mut beaten = Vec::new();
     let mut tied = Vec::new();
+    let mut tied_pairs = Vec::new();
     let mut untested = Vec::new();
     for p in pairs.iter().filter(|p| p.a == best || p.b == best) {
         let other = if p.a == best { &p.b } else { &p.a };
@@ -149,22 +233,28 @@ fn conclude(settings: &[SettingSummary], pairs: &[PairComparison]) -> String {
         }
         match p.verdict {
             Verdict::Distinguishable => beaten.push(format!("`{other}`")),
-            Verdict::WithinSeedNoise => tied.push(format!("`{other}`")),
+            Verdict::WithinSeedNoise => {
+                tied.push(format!("`{other}`"));
+                tied_pairs.push(p);
+            }
             Verdict::TooFewPairs | Verdict::ConstantDifference => {
                 untested.push(format!("`{other}`"))
             }
         }
     }
     let pct = 100.0 * best_mean;
+    let m = pairs.iter().filter(|p| testable(p)).count();
+    let detectability = detectability_sentence(&tied_pairs, m);
     if tied.is_empty() && untested.is_empty() {
         format!(
             "`{best}` won: its mean final accuracy ({pct:.2} %) is the highest and the paired \
-             t-test separates it from every other setting (p < {ALPHA})."
+             t-test separates it from every other setting (Holm-adjusted p < {ALPHA})."
         )
     } else if beaten.is_empty() && untested.is_empty() {
         format!(
             "No normalization won: `{best}` has the highest mean final accuracy ({pct:.2} %), \
-             but every difference between settings is within seed noise (paired t-test, p >= {ALPHA})."
+             but every difference between it and the other settings is within seed noise \
+             (paired t-test, Holm-adjusted p >= {ALPHA}).{detectability}"
         )
     } else {
         let mut s = format!(
@@ -184,6 +274,7 @@ fn conclude(settings: &[SettingSummary], pairs: &[PairComparison]) -> String {
             );
         }
         s.push('.');
+        s.push_str(&detectability);
         s
     }
 }
@@ -213,13 +304,27 @@ mod tests {
         assert_eq!(gc.pairs, 5);
         assert!((gc.mean_diff + 0.036).abs() < 1e-12);
         assert!((gc.p_value.unwrap() - 0.017_811_325_477_956_916).abs() < 1e-10);
-        assert_eq!(gc.verdict, Verdict::Distinguishable);
+        // Holm over the three pairs: 3 x 0.0178 = 0.0534 (statsmodels multipletests "holm"),
+        // no longer below 0.05.
+        assert!((gc.p_holm.unwrap() - 0.053_433_976_433_870_75).abs() < 1e-10);
+        assert_eq!(gc.verdict, Verdict::WithinSeedNoise);
+        // Differences 0.05, 0.02, 0.01, 0.06, 0.04: sample std 0.0207364 (numpy ddof=1).
+        assert!((gc.std_diff - 0.020_736_441_353_327_72).abs() < 1e-12);
+        let effect = detectable_effect(5, ALPHA / 3.0, POWER).unwrap();
+        assert!((gc.detectable_diff.unwrap() - effect * gc.std_diff).abs() < 1e-12);
+        let power = specnorm_analysis::power::paired_power(effect, 5, ALPHA / 3.0).unwrap();
+        assert!((power - POWER).abs() < 1e-9);
+        let need = gc.runs_for_stated.unwrap();
+        let at =
+            |n| specnorm_analysis::power::paired_power(0.02 / gc.std_diff, n, ALPHA / 3.0).unwrap();
+        assert!(at(need) >= POWER && at(need - 1) < POWER, "{need}");
         let ng = s
             .pairs
             .iter()
             .find(|p| p.a == "none" && p.b == "global")
             .unwrap();
         assert!((ng.p_value.unwrap() - 0.354_419_081_017_244_9).abs() < 1e-10);
+        assert!((ng.p_holm.unwrap() - 0.708_838_162_034_489_8).abs() < 1e-10);
         assert_eq!(ng.verdict, Verdict::WithinSeedNoise);
         let nc = s
             .pairs
@@ -227,6 +332,8 @@ mod tests {
             .find(|p| p.a == "none" && p.b == "channel")
             .unwrap();
         assert!((nc.p_value.unwrap() - 0.614_431_801_512_332_5).abs() < 1e-10);
+        // Holm's running maximum lifts the largest p-value to the one before it.
+        assert_eq!(nc.p_holm, ng.p_holm);
     }
 
     #[test]
@@ -265,6 +372,44 @@ mod tests {
     #[test]
     fn conclusions() {
         let s = summarize(&fixed(), &order());
+        // channel vs global has raw p = 0.018 but Holm-adjusted 0.053: a tie, like none.
+        assert!(
+            s.conclusion.starts_with("No normalization won: `channel`"),
+            "{}",
+            s.conclusion
+        );
+        assert!(s.conclusion.contains("Holm-adjusted p >= 0.05"));
+        assert!(
+            s.conclusion
+                .contains("cannot be told apart with 5 paired runs")
+                && s.conclusion.contains("α = 0.0167"),
+            "{}",
+            s.conclusion
+        );
+        let widest = s
+            .pairs
+            .iter()
+            .filter(|p| p.a == "channel" || p.b == "channel")
+            .filter_map(|p| p.detectable_diff)
+            .fold(0.0, f64::max);
+        assert!(
+            s.conclusion
+                .contains(&format!("Differences below {:.1} points", 100.0 * widest)),
+            "{}",
+            s.conclusion
+        );
+
+        // global 5 points lower in every run: separated from channel even after Holm.
+        let lower: Vec<RunRecord> = fixed()
+            .into_iter()
+            .map(|mut r| {
+                if r.setting == "global" {
+                    r.final_accuracy -= 0.05;
+                }
+                r
+            })
+            .collect();
+        let s = summarize(&lower, &order());
         assert!(
             s.conclusion
                 .starts_with("No single normalization won: `channel`"),
