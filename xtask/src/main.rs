@@ -150,7 +150,10 @@ fn test(root: &Path, rest: &[String]) -> Result<()> {
         "warnings",
     ]);
     run(clippy)?;
+    // crates/export/tests/python_check.rs runs onnx's checker and onnxruntime with it.
+    let python = python::install_tools(root)?;
     let mut t = cargo(root, &env);
+    t.env("SPECNORM_PYTHON", &python);
     if has_nextest() {
         t.args([
             "nextest",

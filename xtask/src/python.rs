@@ -15,16 +15,18 @@ use anyhow::{bail, Context, Result};
 use crate::setup;
 
 /// Pinned tools of the project venv.
-const TOOLS: [&str; 4] = [
+const TOOLS: [&str; 5] = [
     "maturin==1.16.0",
     "pytest==9.2.0",
     "dask==2026.8.0",
     "distributed==2026.8.0",
+    // The export test's Python half: onnx.checker beside onnxruntime (crates/export/tests).
+    "onnx==1.23.2",
 ];
 const TOOLS_MARKER: &str = "specnorm-python-tools.txt";
 
-/// Installs the tools (once) and the freshly built package into `.venv/`.
-pub fn setup(root: &Path) -> Result<PathBuf> {
+/// Installs the Python tools into `.venv/` (once per tool list); returns its python.
+pub fn install_tools(root: &Path) -> Result<PathBuf> {
     let venv = setup::venv(root);
     let marker = venv.join(TOOLS_MARKER);
     let want = format!("{}\n", TOOLS.join(" "));
@@ -32,8 +34,14 @@ pub fn setup(root: &Path) -> Result<PathBuf> {
         setup::pip(&venv, &TOOLS)?;
         std::fs::write(&marker, &want).with_context(|| format!("writing {}", marker.display()))?;
     }
+    Ok(venv.join("bin/python"))
+}
+
+/// Installs the tools (once) and the freshly built package into `.venv/`.
+pub fn setup(root: &Path) -> Result<PathBuf> {
+    install_tools(root)?;
     let wheel = build_wheel(root)?;
-    install_wheel(&venv, &wheel)?;
+    install_wheel(&setup::venv(root), &wheel)?;
     Ok(wheel)
 }
 

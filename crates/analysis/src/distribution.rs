@@ -1,16 +1,15 @@
 //! Distribution summaries of samples: quantiles, a histogram, moments, and a seeded reservoir
 //! sample of a stream.
 //!
-//! Quantiles and histograms go through ndarray-stats; both reproduce numpy's defaults
-//! (`np.quantile(x, q)` with linear interpolation; `np.histogram(x, bins)` with equal-width bins
-//! from the minimum to the maximum, the last bin closed). Moments are population moments in
+//! Quantiles reproduce numpy's default `np.quantile(x, q)` (linear interpolation, numpy's own
+//! lerp) on a sorted copy; histograms go through ndarray-stats and reproduce `np.histogram(x,
+//! bins)` (equal-width bins from the minimum to the maximum, the last bin closed). Moments are population moments in
 //! f64: `skewness` is scipy's `skew(x, bias=True)`, `excess_kurtosis` its `kurtosis(x,
 //! fisher=True, bias=True)`.
 
 use ndarray::{Array1, Array2};
 use ndarray_stats::histogram::{Bins, Edges, Grid};
-use ndarray_stats::interpolate::Linear;
-use ndarray_stats::{HistogramExt, Quantile1dExt, SummaryStatisticsExt};
+use ndarray_stats::{HistogramExt, SummaryStatisticsExt};
 use noisy_float::types::{n64, N64};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -79,16 +78,32 @@ pub fn quantiles(values: &[f64], qs: &[f64]) -> Result<Vec<f64>, AnalysisError> 
             });
         }
     }
-    let mut data = finite_n64(values, "quantiles")?;
-    let q = Array1::from(qs.iter().map(|&q| n64(q)).collect::<Vec<_>>());
-    let out = data
-        .quantiles_mut(&q, &Linear)
-        .map_err(|_| AnalysisError::TooFew {
-            what: "quantiles",
-            min: 1,
-            got: 0,
-        })?;
-    Ok(out.iter().map(|v| v.raw()).collect())
+    let mut sorted: Vec<f64> = finite_n64(values, "quantiles")?
+        .iter()
+        .map(|v| v.raw())
+        .collect();
+    // A full sort, not ndarray-stats' `quantiles_mut`: its recursive quickselect overflows the
+    // stack on samples with many equal values (silence in a spectrogram: see the test
+    // `quantiles_of_a_sample_with_many_equal_values`).
+    sorted.sort_unstable_by(f64::total_cmp);
+    Ok(qs.iter().map(|&q| numpy_linear(&sorted, q)).collect())
+}
+
+/// numpy's `quantile(x, q, method="linear")` on sorted `x`: the virtual index `h = (n - 1) q`,
+/// then numpy's `_lerp` between its neighbours (`a + (b - a) t`, or `b - (b - a)(1 - t)` when
+/// `t >= 0.5`, bit for bit).
+fn numpy_linear(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let lo = (h.floor() as usize).min(sorted.len() - 1);
+    let hi = (lo + 1).min(sorted.len() - 1);
+    let t = h - lo as f64;
+    let (a, b) = (sorted[lo], sorted[hi]);
+    let diff = b - a;
+    if t >= 0.5 {
+        b - diff * (1.0 - t)
+    } else {
+        a + diff * t
+    }
 }
 
 /// numpy's `histogram(values, bins)`: `bins` equal-width bins from the minimum to the maximum

@@ -118,6 +118,22 @@ fn histogram_closes_the_last_bin_and_handles_constant_samples() {
     );
 }
 
+/// A spectrogram sample is mostly one value where the audio is silent (the dB floor). The
+/// quickselect of ndarray-stats' `quantiles_mut` overflowed the stack on this (it recursed once
+/// per equal value); `quantiles` sorts instead. Reference: numpy 2,
+/// `np.quantile(x, [0.01, 0.5, 0.99, 0.9995])` with x = 300000 x -100 and x[7 i] = i for
+/// i < 1000: [-100, -100, -100, 849.0005].
+#[test]
+fn quantiles_of_a_sample_with_many_equal_values() {
+    let mut x = vec![-100.0; 300_000];
+    for i in 0..1000 {
+        x[7 * i] = i as f64;
+    }
+    let q = quantiles(&x, &[0.01, 0.5, 0.99, 0.9995]).unwrap();
+    assert_eq!(&q[..3], [-100.0, -100.0, -100.0]);
+    assert!((q[3] - 849.0005).abs() < 1e-9, "{}", q[3]);
+}
+
 #[test]
 fn invalid_samples_are_refused() {
     assert!(quantiles(&[], &[0.5]).is_err());

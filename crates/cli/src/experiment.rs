@@ -8,16 +8,61 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use specnorm_experiment::runner::{run_experiment, ExperimentConfig, Progress, QUICK};
+use specnorm_experiment::runner::{
+    run_experiment, ExperimentConfig, Preset, Progress, BLOG, QUICK,
+};
 use specnorm_experiment::settings::SettingChoice;
 use specnorm_experiment::synth::{generate, SynthConfig};
 use specnorm_train::ModelKind;
 
 const EXAMPLES: &str = "Examples:
   specnorm experiment                                   # generated 10-class set, minutes on a CPU
-  specnorm experiment --data ESC-50-master --model xresnet18 --epochs 20 --runs 5 --lr 2e-3
+  specnorm experiment --data ESC-50-master --preset blog --device cuda   # the blog's table
   specnorm experiment --data ESC-50-master --settings none,global,channel --cv --device cuda
-  specnorm experiment --out runs/experiment             # again: finished runs are skipped";
+  specnorm experiment --out runs/experiment             # again: finished runs are skipped
+  specnorm experiment --data ESC-50-master --preset blog --shard auto --out runs/blog/$SLURM_ARRAY_TASK_ID
+  specnorm report runs/blog/* --out runs/blog-report      # one report from the shards";
+
+/// A named recipe (`--preset`); the flags override its values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresetName {
+    /// Minutes on a CPU.
+    Quick,
+    /// The blog's exact recipe.
+    Blog,
+}
+
+impl PresetName {
+    fn preset(self) -> Preset {
+        match self {
+            PresetName::Quick => QUICK,
+            PresetName::Blog => BLOG,
+        }
+    }
+}
+
+impl clap::ValueEnum for PresetName {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[PresetName::Quick, PresetName::Blog]
+    }
+
+    /// Named as the library's constants, described from their values.
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let (name, p) = match self {
+            PresetName::Quick => ("quick", QUICK),
+            PresetName::Blog => ("blog", BLOG),
+        };
+        Some(clap::builder::PossibleValue::new(name).help(format!(
+            "{}; {} seeds of {}, {} epochs at lr {}, batch size {}",
+            p.settings.join(", "),
+            p.runs,
+            p.model.as_str(),
+            p.epochs,
+            p.lr,
+            p.batch_size
+        )))
+    }
+}
 
 /// Where to train.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +86,8 @@ impl DeviceKind {
     }
 }
 
-/// Arguments of `specnorm experiment`. The training defaults are the library's
-/// [`QUICK`] preset (`ExperimentConfig::quick`); `ExperimentConfig::new` is the blog's.
+/// Arguments of `specnorm experiment`. Unset training flags take the `--preset`'s values
+/// (the library's [`QUICK`] by default; [`BLOG`] is the blog's recipe).
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
@@ -59,25 +104,28 @@ pub struct Args {
     /// Cross-validation over every fold instead of one validation fold.
     #[arg(long)]
     pub cv: bool,
-    /// Seeds per setting (and fold); the blog: 5.
-    #[arg(long, default_value_t = QUICK.runs)]
-    pub runs: u64,
-    /// Network; the blog: xresnet18.
-    #[arg(long, value_enum, default_value_t = QUICK.model)]
-    pub model: ModelKind,
-    /// Epochs per run (the blog: 20; the default keeps the default run, 6 settings x 3 seeds of
-    /// the small model on the generated set, under 10 minutes on 2 CPU cores).
-    #[arg(long, default_value_t = QUICK.epochs)]
-    pub epochs: usize,
-    /// Peak learning rate of the one-cycle schedule; the blog: 2e-3.
-    #[arg(long, default_value_t = QUICK.lr)]
-    pub lr: f64,
-    /// Batch size.
-    #[arg(long, default_value_t = QUICK.batch_size)]
-    pub batch_size: usize,
-    /// Comma-separated settings, in report order.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
-    pub settings: Vec<SettingChoice>,
+    /// The recipe: settings and training hyper-parameters (`quick` keeps the default run on the
+    /// generated set under 10 minutes on 2 CPU cores; `blog` wants ESC-50 and a GPU).
+    #[arg(long, value_enum, default_value_t = PresetName::Quick)]
+    pub preset: PresetName,
+    /// Seeds per setting (and fold) [default: the preset's].
+    #[arg(long)]
+    pub runs: Option<u64>,
+    /// Network [default: the preset's].
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// Epochs per run [default: the preset's].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Peak learning rate of the one-cycle schedule [default: the preset's].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Batch size [default: the preset's].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Comma-separated settings, in report order [default: the preset's].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub settings: Option<Vec<SettingChoice>>,
     /// Where to train.
     #[arg(long, value_enum, default_value_t = DeviceKind::Auto)]
     pub device: DeviceKind,
@@ -100,6 +148,12 @@ pub struct Args {
     /// and counted) instead of stopping before any work with the full list.
     #[arg(long)]
     pub skip_bad: bool,
+    /// Run one shard of the (setting, fold, seed) jobs: K/N (job i goes to shard i % N + 1),
+    /// `auto` (Slurm array) or `auto/N` (Kubernetes Indexed Job), as `stats --shard`. Give each
+    /// shard its own --out and join them with `specnorm report DIR... --out DIR` (a shard
+    /// exports no ONNX).
+    #[arg(long)]
+    pub shard: Option<specnorm_pipeline::ShardSpec>,
 }
 
 pub fn run(a: Args) -> Result<()> {
@@ -121,19 +175,26 @@ pub fn run(a: Args) -> Result<()> {
             root
         }
     };
-    let mut cfg = ExperimentConfig::quick(&data, &a.out);
-    cfg.settings = a.settings.iter().map(|s| s.name().to_string()).collect();
-    cfg.runs = a.runs;
-    cfg.model = a.model;
-    cfg.epochs = a.epochs;
-    cfg.lr = a.lr;
-    cfg.batch_size = a.batch_size;
+    let mut cfg = ExperimentConfig::with_preset(&data, &a.out, a.preset.preset());
+    if let Some(settings) = &a.settings {
+        cfg.settings = settings.iter().map(|s| s.name().to_string()).collect();
+    }
+    cfg.runs = a.runs.unwrap_or(cfg.runs);
+    cfg.model = a.model.unwrap_or(cfg.model);
+    cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
+    cfg.lr = a.lr.unwrap_or(cfg.lr);
+    cfg.batch_size = a.batch_size.unwrap_or(cfg.batch_size);
     cfg.device = a.device.config(a.gpu);
     cfg.mixup = a.mixup;
     cfg.label_smoothing = a.label_smoothing;
     cfg.threads = a.threads;
     cfg.skip_bad = a.skip_bad;
     cfg.export_onnx = !a.no_export;
+    if let Some(spec) = a.shard {
+        let (shard, origin) = spec.resolve(|k| std::env::var(k).ok())?;
+        eprintln!("shard {shard} of the jobs, {origin}");
+        cfg.shard = Some(shard);
+    }
     if a.cv {
         let ds = specnorm_folds::Dataset::open(&data)?;
         cfg.valid_folds = ds.folds();

@@ -3,6 +3,7 @@
 //! * `spec`: one file to a dB spectrogram (.npy and/or .png)
 //! * `stats`: normalization statistics of a dataset's training folds
 //! * `bench`: feature-pipeline throughput on generated ESC-50-shaped clips
+//! * `report`: one experiment report from several output folders (shards)
 //! * `experiment`, `export` (feature `train`, libtorch) and `infer` (feature
 //!   `infer`, onnxruntime)
 
@@ -14,6 +15,7 @@ mod experiment;
 mod export;
 #[cfg(feature = "infer")]
 mod infer;
+mod report;
 mod spec;
 mod stats;
 
@@ -39,6 +41,8 @@ enum Cmd {
     /// Run the normalization experiment (train every setting, report, export).
     #[cfg(feature = "train")]
     Experiment(experiment::Args),
+    /// Merge the runs of several experiment output folders (e.g. shards) into one report.
+    Report(report::Args),
     /// Export a trained checkpoint to ONNX, normalization included.
     #[cfg(feature = "train")]
     Export(export::Args),
@@ -53,6 +57,7 @@ fn main() -> Result<()> {
         Cmd::Spec(a) => spec::run(a),
         Cmd::Stats(a) => stats::run(a),
         Cmd::Bench(a) => bench::run(a),
+        Cmd::Report(a) => report::run(a),
         #[cfg(feature = "train")]
         Cmd::Experiment(a) => experiment::run(a),
         #[cfg(feature = "train")]

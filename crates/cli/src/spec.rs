@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use specnorm_experiment::report::{feature_unit, plot_spectrogram};
 use specnorm_features::FeatureExtractor;
-use specnorm_plot::{heatmap, HeatmapOpts};
 
 use crate::common::{ensure_parent, warn_truncated, write_npy, DecodeArgs, FeatureArgs};
 
@@ -46,25 +46,16 @@ pub fn run(a: Args) -> Result<()> {
     }
     if let Some(png) = &a.png {
         ensure_parent(png)?;
-        let data: Vec<f32> = spec.iter().copied().collect();
         let name = a
             .input
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let opts = HeatmapOpts {
-            title: format!(
-                "{name} ({} Hz, n_fft {}, hop {})",
-                cfg.sample_rate, cfg.spectrogram.stft.n_fft, cfg.spectrogram.stft.hop_length
-            ),
-            y_label: if cfg.spectrogram.mel.is_some() {
-                "mel bin".into()
-            } else {
-                "frequency bin".into()
-            },
-            ..HeatmapOpts::default()
-        };
-        heatmap(png, &data, f, t, &opts)
+        let title = format!(
+            "{name} ({} Hz, n_fft {}, hop {})",
+            cfg.sample_rate, cfg.spectrogram.stft.n_fft, cfg.spectrogram.stft.hop_length
+        );
+        plot_spectrogram(png, &spec, &title, feature_unit(&cfg), &cfg)
             .with_context(|| format!("plotting {}", a.input.display()))?;
         println!("{}: plot -> {}", a.input.display(), png.display());
     }

@@ -65,6 +65,14 @@ impl StftConfig {
         }
     }
 
+    /// Time in seconds of frame `frame`'s centre in the unpadded input at `sample_rate`:
+    /// `frame * hop / sr` when centered (frame `t` is centred on sample `t * hop`), else
+    /// `(frame * hop + n_fft / 2) / sr`.
+    pub fn frame_time(&self, frame: usize, sample_rate: u32) -> f64 {
+        let centre = frame * self.hop_length + if self.center { 0 } else { self.n_fft / 2 };
+        centre as f64 / sample_rate as f64
+    }
+
     /// Number of frames for an input of `n_samples` samples:
     /// `1 + (n_samples + 2 * pad - n_fft) / hop_length` (= `1 + n_samples / hop` when
     /// centered with even `n_fft`), or 0 if not even one frame fits (or `hop_length == 0`).
@@ -125,6 +133,17 @@ pub struct SpectrogramConfig {
 }
 
 impl SpectrogramConfig {
+    /// Frequency in Hz of each output row at `sample_rate`: the FFT bin frequencies
+    /// `k * sr / n_fft` without mel, the band centres ([`crate::mel_band_centers`]) with mel.
+    pub fn row_frequencies(&self, sample_rate: u32) -> Vec<f64> {
+        match &self.mel {
+            Some(mel) => crate::mel::mel_band_centers(sample_rate, mel),
+            None => (0..self.stft.n_freqs())
+                .map(|k| k as f64 * sample_rate as f64 / self.stft.n_fft as f64)
+                .collect(),
+        }
+    }
+
     /// Checks the whole configuration for `sample_rate`.
     pub fn validate(&self, sample_rate: u32) -> Result<(), DspError> {
         self.stft.validate()?;

@@ -43,7 +43,7 @@ mod window;
 
 pub use config::{PadMode, SpectrogramConfig, StftConfig};
 pub use error::DspError;
-pub use mel::{mel_filterbank, try_mel_filterbank, MelConfig, MelNorm, MelScale};
+pub use mel::{mel_band_centers, mel_filterbank, try_mel_filterbank, MelConfig, MelNorm, MelScale};
 pub use plan::SpectrogramPlan;
 pub use scale::{power_to_db, power_to_db_exact, power_to_ln, power_to_ln_exact, Scale, DB_AMIN};
 pub use window::{window, WindowKind};
@@ -51,6 +51,49 @@ pub use window::{window, WindowKind};
 #[cfg(test)]
 mod unit_tests {
     use super::*;
+
+    /// The band centres are where each filter of the filterbank peaks: on a 1 Hz FFT grid
+    /// (n_fft = sample rate) the argmax of every column is within 1 Hz of its centre.
+    #[test]
+    fn mel_band_centres_are_the_filter_peaks() {
+        for scale in [MelScale::Htk, MelScale::Slaney] {
+            let mel = MelConfig {
+                n_mels: 40,
+                f_min: 50.0,
+                f_max: Some(7000.0),
+                scale,
+                ..MelConfig::default()
+            };
+            let fb = mel_filterbank(8001, 16_000, &mel);
+            let centres = mel_band_centers(16_000, &mel);
+            assert_eq!(centres.len(), 40);
+            for (m, c) in centres.iter().enumerate() {
+                let col = fb.column(m);
+                let peak = (0..col.len())
+                    .max_by(|&a, &b| col[a].total_cmp(&col[b]))
+                    .unwrap();
+                assert!(
+                    (peak as f64 - c).abs() <= 1.0,
+                    "{scale:?} band {m}: {peak} vs {c}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn row_frequencies_and_frame_times() {
+        let mut cfg = SpectrogramConfig::default();
+        let f = cfg.row_frequencies(16_000);
+        assert_eq!((f.len(), f[1], f[200]), (201, 40.0, 8000.0));
+        assert_eq!(cfg.stft.frame_time(400, 16_000), 5.0);
+        cfg.stft.center = false;
+        assert_eq!(cfg.stft.frame_time(0, 16_000), 200.0 / 16_000.0);
+        cfg.mel = Some(MelConfig::default());
+        assert_eq!(
+            cfg.row_frequencies(16_000).len(),
+            MelConfig::default().n_mels
+        );
+    }
 
     #[test]
     fn plan_is_send_sync() {

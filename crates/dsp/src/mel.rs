@@ -129,6 +129,20 @@ fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
     (0..n).map(|i| a + step * i as f64).collect()
 }
 
+/// Centre frequency in Hz of each of the `n_mels` bands of `cfg` at `sample_rate` (the peak of
+/// each triangular filter of [`mel_filterbank`]): the inner `n_mels` of the `n_mels + 2` points
+/// equally spaced on the mel scale between `f_min` and `f_max`.
+pub fn mel_band_centers(sample_rate: u32, cfg: &MelConfig) -> Vec<f64> {
+    let m_min = hz_to_mel(cfg.f_min as f64, cfg.scale);
+    let m_max = hz_to_mel(cfg.f_max_for(sample_rate) as f64, cfg.scale);
+    linspace(m_min, m_max, cfg.n_mels + 2)
+        .into_iter()
+        .skip(1)
+        .take(cfg.n_mels)
+        .map(|m| mel_to_hz(m, cfg.scale))
+        .collect()
+}
+
 /// Mel filterbank `[n_freqs, n_mels]`, like
 /// `torchaudio.functional.melscale_fbanks(n_freqs, f_min, f_max, n_mels, sample_rate, norm, mel_scale)`
 /// (and the transpose of `librosa.filters.mel` for even `sample_rate`).

@@ -136,6 +136,33 @@ fn tiny_experiment_runs_and_resumes() {
     );
     assert_eq!(again.results, outcome.results);
 
+    // Two shards in their own folders train one run each (job i goes to shard i % 2 + 1), export
+    // nothing, and merged give the runs of the single folder.
+    let mut shard_dirs = Vec::new();
+    for (k, only) in [(1, "waveform_f1_s0"), (2, "channel_f1_s0")] {
+        let mut c = cfg.clone();
+        c.out_dir = dir.path().join(format!("shard{k}"));
+        c.shard = Some(specnorm_pipeline::Shard::new(k, 2).unwrap());
+        events.lock().unwrap().clear();
+        let o = run_experiment(&c, &cb).unwrap();
+        assert_eq!((o.trained, o.skipped, o.exports.len()), (1, 0, 0));
+        assert_eq!(
+            *events.lock().unwrap(),
+            [format!("start {only}"), format!("done {only}")]
+        );
+        shard_dirs.push(c.out_dir);
+    }
+    let merged =
+        specnorm_experiment::report::write_merged_report(&shard_dirs, &dir.path().join("merged"))
+            .unwrap();
+    let accs = |d: &specnorm_experiment::report::ResultsDoc| -> Vec<(String, f64)> {
+        d.runs.iter().map(|r| (r.key(), r.final_accuracy)).collect()
+    };
+    let mut single = accs(&outcome.results);
+    single.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(accs(&merged), single);
+    assert!(dir.path().join("merged/results.md").is_file());
+
     // A different configuration in the same output directory is refused.
     let mut other = cfg.clone();
     other.epochs = 4;

@@ -66,6 +66,18 @@ impl Default for FeatureConfig {
 }
 
 impl FeatureConfig {
+    /// Frequency in Hz of each row of the features (FFT bins, or mel band centres).
+    pub fn row_frequencies(&self) -> Vec<f64> {
+        self.spectrogram.row_frequencies(self.sample_rate)
+    }
+
+    /// Time in seconds of each of `n_frames` columns (frame centres in the resampled clip).
+    pub fn frame_times(&self, n_frames: usize) -> Vec<f64> {
+        (0..n_frames)
+            .map(|t| self.spectrogram.stft.frame_time(t, self.sample_rate))
+            .collect()
+    }
+
     /// Number of samples after padding/trimming, if the duration is fixed.
     pub fn target_len(&self) -> Option<usize> {
         self.seconds

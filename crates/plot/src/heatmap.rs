@@ -17,6 +17,12 @@ pub struct HeatmapOpts {
     pub y_label: String,
     /// Label of the colorbar.
     pub colorbar_label: String,
+    /// Physical value of each column (e.g. seconds): the x tick labels show it instead of the
+    /// column index. Must have `cols` entries.
+    pub x_coords: Option<Vec<f64>>,
+    /// Physical value of each row (e.g. kHz, mel band centres): the y tick labels show it.
+    /// Must have `rows` entries.
+    pub y_coords: Option<Vec<f64>>,
     /// Image width in pixels.
     pub width: u32,
     /// Image height in pixels.
@@ -30,6 +36,8 @@ impl Default for HeatmapOpts {
             x_label: "frame".into(),
             y_label: "frequency bin".into(),
             colorbar_label: "dB".into(),
+            x_coords: None,
+            y_coords: None,
             width: 900,
             height: 500,
         }
@@ -56,8 +64,20 @@ pub fn heatmap(
             data.len()
         )));
     }
+    for (axis, coords, n) in [("x", &opts.x_coords, cols), ("y", &opts.y_coords, rows)] {
+        if let Some(c) = coords {
+            if c.len() != n || c.iter().any(|v| !v.is_finite()) {
+                return Err(bad(format!(
+                    "{axis}_coords has {} values (finite ones needed), the matrix {n}",
+                    c.len()
+                )));
+            }
+        }
+    }
     let (lo, hi) = finite_range(data.iter().map(|&v| v as f64))
         .ok_or_else(|| bad("no finite values".into()))?;
+    let x_fmt = |v: &f64| coord_label(opts.x_coords.as_deref(), *v);
+    let y_fmt = |v: &f64| coord_label(opts.y_coords.as_deref(), *v);
     render(path, (opts.width, opts.height), |root| {
         let e = |e: &dyn std::fmt::Display| e.to_string();
         let (main, bar) = root.split_horizontally(opts.width.saturating_sub(110));
@@ -73,6 +93,8 @@ pub fn heatmap(
             .disable_mesh()
             .x_desc(&opts.x_label)
             .y_desc(&opts.y_label)
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
             .label_style((FAMILY, 13))
             .draw()
             .map_err(|x| e(&x))?;
@@ -117,10 +139,52 @@ pub fn heatmap(
     })
 }
 
+/// The tick label at (fractional) index `v`: the index itself, or the coordinate of the cell
+/// it falls in, with as many decimals as the coordinates' spacing needs.
+fn coord_label(coords: Option<&[f64]>, v: f64) -> String {
+    let Some(c) = coords.filter(|c| !c.is_empty()) else {
+        return format!("{v:.0}");
+    };
+    let i = (v.max(0.0) as usize).min(c.len() - 1);
+    let span = (c[c.len() - 1] - c[0]).abs();
+    let decimals = if span >= 100.0 {
+        0
+    } else if span >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{:.*}", decimals, c[i])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_util::{png_size, tmpdir};
+
+    #[test]
+    fn tick_labels_show_coordinates() {
+        assert_eq!(coord_label(None, 3.0), "3");
+        let secs: Vec<f64> = (0..401).map(|i| i as f64 * 0.0125).collect();
+        assert_eq!(coord_label(Some(&secs), 80.0), "1.00");
+        assert_eq!(coord_label(Some(&secs), 1e9), "5.00");
+        let khz: Vec<f64> = (0..201).map(|k| k as f64 * 0.04).collect();
+        assert_eq!(coord_label(Some(&khz), 100.4), "4.00");
+        let hz: Vec<f64> = (0..201).map(|k| k as f64 * 40.0).collect();
+        assert_eq!(coord_label(Some(&hz), 25.0), "1000");
+    }
+
+    #[test]
+    fn coordinates_must_match_the_matrix() {
+        let p = tmpdir().join("bad_coords.png");
+        let opts = HeatmapOpts {
+            y_coords: Some(vec![0.0, 1.0]),
+            ..Default::default()
+        };
+        let err = heatmap(&p, &[0.0; 12], 3, 4, &opts).unwrap_err();
+        assert!(err.to_string().contains("y_coords has 2 values"), "{err}");
+        assert!(!p.exists());
+    }
 
     #[test]
     fn heatmap_writes_png_of_requested_size() {

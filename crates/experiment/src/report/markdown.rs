@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ResultsDoc, ALPHA, MAX_RUNS, POWER, STATED_DIFFERENCE};
+use super::{ResultsDoc, ALPHA, MAX_RUNS, POWER, STATED_DIFFERENCE, TARGET_FRACTION};
 
 fn pct(v: f64) -> String {
     format!("{:.2} %", 100.0 * v)
@@ -127,11 +127,110 @@ pub fn render_markdown(doc: &ResultsDoc) -> String {
         }
         let _ = writeln!(md);
     }
+    render_folds(&mut md, doc);
+    render_convergence(&mut md, doc);
+    if let Some(d) = &doc.distributions {
+        super::distributions::render(&mut md, d);
+    }
     let _ = writeln!(md, "## Plots\n");
     for (file, what) in PLOT_FILES {
         let _ = writeln!(md, "- [{what}]({file})");
     }
     md
+}
+
+/// `## Accuracy per validation fold`: only with more than one fold (cross-validation).
+fn render_folds(md: &mut String, doc: &ResultsDoc) {
+    let folds = &doc.summary.folds;
+    if folds.len() < 2 {
+        return;
+    }
+    let names: Vec<&str> = doc
+        .summary
+        .settings
+        .iter()
+        .map(|s| s.setting.as_str())
+        .collect();
+    let _ = writeln!(md, "## Accuracy per validation fold\n");
+    let _ = writeln!(
+        md,
+        "Mean final accuracy over the seeds of each fold. The paired comparisons above pair \
+         runs by (fold, seed), so fold-to-fold differences do not count as noise.\n"
+    );
+    let _ = writeln!(md, "| fold | {} |", names.join(" | "));
+    let _ = writeln!(md, "|---:|{}", "---:|".repeat(names.len()));
+    for row in folds {
+        let cells: Vec<String> = row
+            .accuracy
+            .iter()
+            .map(|a| a.map_or("-".to_string(), |a| format!("{} (n={})", pct(a.mean), a.n)))
+            .collect();
+        let _ = writeln!(md, "| {} | {} |", row.fold, cells.join(" | "));
+    }
+    let _ = writeln!(md);
+}
+
+/// `## Convergence`: mean accuracy per epoch, time to the target, per-epoch separations.
+fn render_convergence(md: &mut String, doc: &ResultsDoc) {
+    let c = &doc.summary.convergence;
+    let Some(target) = c.target_accuracy else {
+        return;
+    };
+    let _ = writeln!(md, "## Convergence\n");
+    let _ = writeln!(
+        md,
+        "Epochs and seconds each setting's runs took to reach {:.0} % of the best mean final \
+         accuracy ({}), over the runs that reached it.\n",
+        100.0 * TARGET_FRACTION,
+        pct(target)
+    );
+    let _ = writeln!(
+        md,
+        "| setting | reached | epochs (mean ± std) | seconds (mean) |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|");
+    for s in &c.settings {
+        let epochs = s
+            .epochs_to_target
+            .map_or("-".to_string(), |e| format!("{:.1} ± {:.1}", e.mean, e.std));
+        let secs = s
+            .seconds_to_target
+            .map_or("-".to_string(), |e| format!("{:.1} s", e.mean));
+        let _ = writeln!(
+            md,
+            "| {} | {}/{} | {epochs} | {secs} |",
+            s.setting, s.reached, s.runs
+        );
+    }
+    let names: Vec<&str> = c.settings.iter().map(|s| s.setting.as_str()).collect();
+    let _ = writeln!(
+        md,
+        "\nMean validation accuracy after each epoch; the last column lists the pairs a paired \
+         t-test separates at that epoch (Holm over the epoch's pairs, α = {ALPHA}).\n"
+    );
+    let _ = writeln!(md, "| epoch | {} | separated |", names.join(" | "));
+    let _ = writeln!(md, "|---:|{}---|", "---:|".repeat(names.len()));
+    for (e, pairs) in c.epochs.iter().enumerate() {
+        let cells: Vec<String> = c
+            .settings
+            .iter()
+            .map(|s| {
+                s.accuracy
+                    .get(e)
+                    .copied()
+                    .flatten()
+                    .map_or("-".to_string(), |a| pct(a.mean))
+            })
+            .collect();
+        let separated = pairs.separated();
+        let sep = if separated.is_empty() {
+            "-".to_string()
+        } else {
+            separated.join(", ")
+        };
+        let _ = writeln!(md, "| {} | {} | {sep} |", pairs.epoch, cells.join(" | "));
+    }
+    let _ = writeln!(md);
 }
 
 /// Plot files referenced from the markdown: (file name, description).
@@ -170,6 +269,7 @@ mod tests {
             config_hash: "abc".into(),
             runs,
             summary,
+            distributions: None,
         };
         let md = render_markdown(&doc);
         assert!(md.contains("- epochs: `3`"));
@@ -190,6 +290,14 @@ mod tests {
         );
         assert!(md.contains(&row), "{row}\n{md}");
         assert!(md.contains("Holm's step-down correction over the 3 testable pairs"));
+        // One fold: no fold table; convergence with one row per epoch.
+        assert!(!md.contains("## Accuracy per validation fold"));
+        assert!(md.contains("## Convergence"), "{md}");
+        assert!(md.contains("| epoch | none | global | channel | separated |"));
+        assert!(
+            md.contains("| 1 | 26.73 % | 25.93 % | 27.13 % | - |"),
+            "{md}"
+        );
         assert!(md.contains("| none | global |"));
         assert!(md.contains("within seed noise"));
         for s in ["none", "global", "channel"] {

@@ -1,6 +1,7 @@
 //! Aggregation of finished runs into `results.json`, `results.md` and PNG plots.
 //!
-//! * `summary`: per-setting statistics, paired comparisons, the conclusion;
+//! * `summary`: per-setting statistics, paired comparisons, the per-fold table, the conclusion;
+//! * `convergence`: learning curves, time to a fraction of the best accuracy, per-epoch tests;
 //! * `markdown`: `results.md`;
 //! * `plots`: the PNG plots.
 //!
@@ -21,13 +22,20 @@ use serde::{Deserialize, Serialize};
 use crate::results::RunRecord;
 use crate::significance::Summary;
 
+mod convergence;
+pub mod distributions;
 mod markdown;
+mod merge;
+mod pairs;
 mod plots;
 mod summary;
 
+pub use convergence::{convergence, Convergence, EpochPairs, SettingCurve, TARGET_FRACTION};
 pub use markdown::{render_markdown, PLOT_FILES};
-pub use plots::{plot_accuracy, plot_channel_stats, plot_curves, plot_spectrogram};
-pub use summary::{compare, summarize};
+pub use merge::{merge_dirs, read_runs_dir, write_merged_report, Merged, RunsDir};
+pub use pairs::compare;
+pub use plots::{feature_unit, plot_accuracy, plot_channel_stats, plot_curves, plot_spectrogram};
+pub use summary::summarize;
 
 /// Family-wise significance level of the paired comparisons (Holm-adjusted).
 pub const ALPHA: f64 = 0.05;
@@ -61,6 +69,56 @@ pub enum ReportError {
     /// A plot could not be drawn.
     #[error(transparent)]
     Plot(#[from] specnorm_plot::PlotError),
+    /// A folder to merge has no `experiment.json`.
+    #[error("{dir} is not an experiment output folder (no experiment.json)")]
+    NotAnExperiment {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// A file of an output folder lacks what the report needs.
+    #[error("{path}: {what}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is missing or wrong.
+        what: String,
+    },
+    /// Runs of different configurations cannot share a report.
+    #[error(
+        "{other} has configuration hash {other_hash}, {first} has {first_hash}: runs of \
+         different configurations (model, epochs, lr, features, dataset...) cannot be merged"
+    )]
+    ConfigMismatch {
+        /// The reference file.
+        first: PathBuf,
+        /// Its hash.
+        first_hash: String,
+        /// The file that differs.
+        other: PathBuf,
+        /// Its hash.
+        other_hash: String,
+    },
+    /// The same run differs between two folders.
+    #[error("run {key} differs between {first} and {other}")]
+    Conflict {
+        /// The run key.
+        key: String,
+        /// The first folder holding it.
+        first: PathBuf,
+        /// The folder where it differs.
+        other: PathBuf,
+    },
+    /// Nothing to merge.
+    #[error("no output folder given")]
+    NoInput,
+    /// A statistic of the report could not be computed.
+    #[error("{what}: {source}")]
+    Analysis {
+        /// Which statistic.
+        what: String,
+        /// Why.
+        source: specnorm_analysis::AnalysisError,
+    },
 }
 
 /// The best run of a setting (highest final accuracy; ties go to the lowest
@@ -165,8 +223,22 @@ pub struct ResultsSummary {
     pub settings: Vec<SettingSummary>,
     /// One entry per unordered pair of settings.
     pub pairs: Vec<PairComparison>,
+    /// Learning curves, time to [`TARGET_FRACTION`] of the best accuracy, per-epoch tests.
+    pub convergence: Convergence,
+    /// Accuracy per validation fold and setting (cross-validation; one row for one fold).
+    pub folds: Vec<FoldRow>,
     /// Plain-language conclusion.
     pub conclusion: String,
+}
+
+/// The final accuracy of every setting on one validation fold (over its seeds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldRow {
+    /// Validation fold.
+    pub fold: u32,
+    /// One entry per setting, in the order of [`ResultsSummary::settings`]; `None` where the
+    /// setting has no finished run on this fold.
+    pub accuracy: Vec<Option<Summary>>,
 }
 
 /// The content of `results.json`.
@@ -180,6 +252,9 @@ pub struct ResultsDoc {
     pub runs: Vec<RunRecord>,
     /// Aggregates.
     pub summary: ResultsSummary,
+    /// The feature values' distributions (training folds of the first validation fold).
+    #[serde(default)]
+    pub distributions: Option<distributions::Distributions>,
 }
 
 fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
@@ -190,14 +265,15 @@ fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
 }
 
 /// Builds the summary and writes `results.json`, `results.md`,
-/// `accuracy.png`, `valid_loss.png` and `accuracy_curves.png` into `out_dir`.
-/// Returns the document written.
+/// `accuracy.png`, `valid_loss.png` and `accuracy_curves.png` into `out_dir`, and with
+/// `distributions` their section and plots. Returns the document written.
 pub fn write_report(
     out_dir: &Path,
     config: serde_json::Value,
     config_hash: &str,
     runs: Vec<RunRecord>,
     order: &[String],
+    distributions: Option<distributions::Distributions>,
 ) -> Result<ResultsDoc, ReportError> {
     let summary = summarize(&runs, order);
     let doc = ResultsDoc {
@@ -205,6 +281,7 @@ pub fn write_report(
         config_hash: config_hash.to_string(),
         runs,
         summary,
+        distributions,
     };
     let json_path = out_dir.join("results.json");
     let json = serde_json::to_string_pretty(&doc).map_err(|source| ReportError::Json {
@@ -214,6 +291,9 @@ pub fn write_report(
     write_text(&json_path, &json)?;
     write_text(&out_dir.join("results.md"), &render_markdown(&doc))?;
     plot_accuracy(&out_dir.join("accuracy.png"), &doc.summary)?;
+    if let Some(d) = &doc.distributions {
+        distributions::plot(out_dir, d)?;
+    }
     plot_curves(
         out_dir,
         &doc.runs,
@@ -281,7 +361,15 @@ mod tests {
     #[test]
     fn write_report_writes_all_files() {
         let dir = tempfile::tempdir().unwrap();
-        let doc = write_report(dir.path(), serde_json::json!({}), "h", fixed(), &order()).unwrap();
+        let doc = write_report(
+            dir.path(),
+            serde_json::json!({}),
+            "h",
+            fixed(),
+            &order(),
+            None,
+        )
+        .unwrap();
         assert_eq!(doc.runs.len(), 15);
         for f in [
             "results.json",

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use ndarray::Array2;
+use specnorm_features::FeatureConfig;
 
 use super::{ReportError, ResultsSummary};
 use crate::results::RunRecord;
@@ -103,43 +104,76 @@ pub fn plot_curves(
     Ok(())
 }
 
-/// Heatmap of one `[F, T]` spectrogram.
+/// The unit of features computed with `features`: "dB", "ln(power)" or "power".
+pub fn feature_unit(features: &FeatureConfig) -> &'static str {
+    match features.spectrogram.scale {
+        specnorm_dsp::Scale::Db { .. } => "dB",
+        specnorm_dsp::Scale::Ln { .. } => "ln(power)",
+        specnorm_dsp::Scale::Power => "power",
+    }
+}
+
+/// Heatmap of one `[F, T]` spectrogram computed with `features`, in physical units: time in
+/// seconds across, frequency (FFT bin or mel band centre) in kHz up, the colorbar labelled
+/// `unit` (dB, σ after a mean/std normalization...).
 pub fn plot_spectrogram(
     path: &Path,
     spec: &Array2<f32>,
     title: &str,
     unit: &str,
+    features: &FeatureConfig,
 ) -> Result<(), ReportError> {
     let (rows, cols) = spec.dim();
     let data: Vec<f32> = spec.iter().copied().collect();
+    let (khz, y_label) = row_axis(features, rows);
+    let y_coords = (y_label != "row").then_some(khz);
     let opts = specnorm_plot::HeatmapOpts {
         title: title.into(),
-        x_label: "frame".into(),
-        y_label: "frequency bin".into(),
+        x_label: "time (s)".into(),
+        y_label,
         colorbar_label: unit.into(),
+        x_coords: Some(features.frame_times(cols)),
+        y_coords,
         ..Default::default()
     };
     specnorm_plot::heatmap(path, &data, rows, cols, &opts)?;
     Ok(())
 }
 
-/// Per-frequency-bin mean ± std (e.g. of the training features).
+/// The x axis of a per-row plot of features computed with `features`: each row's frequency in
+/// kHz (FFT bins or mel band centres), or the row index when the lengths disagree.
+fn row_axis(features: &FeatureConfig, rows: usize) -> (Vec<f64>, String) {
+    let hz = features.row_frequencies();
+    if hz.len() != rows {
+        return ((0..rows).map(|i| i as f64).collect(), "row".into());
+    }
+    let what = if features.spectrogram.mel.is_some() {
+        "mel band centre (kHz)"
+    } else {
+        "frequency (kHz)"
+    };
+    (hz.iter().map(|f| f / 1000.0).collect(), what.into())
+}
+
+/// Per-frequency-bin mean ± std (e.g. of the training features computed with `features`).
 pub fn plot_channel_stats(
     path: &Path,
     mean: &[f64],
     std: &[f64],
     title: &str,
+    features: &FeatureConfig,
 ) -> Result<(), ReportError> {
+    let (x, x_label) = row_axis(features, mean.len());
     let series = [specnorm_plot::Series {
         name: "mean ± std".into(),
-        x: (0..mean.len()).map(|i| i as f64).collect(),
+        x,
         y: mean.to_vec(),
         band: Some(std.to_vec()),
     }];
     let opts = specnorm_plot::LinesOpts {
         title: title.into(),
-        x_label: "frequency bin".into(),
-        y_label: "dB".into(),
+        x_label,
+        y_label: feature_unit(features).into(),
         log_x: false,
     };
     specnorm_plot::lines(path, &opts, &series)?;

@@ -1,17 +1,16 @@
-//! Per-setting statistics of the final accuracy, paired comparisons of every
-//! pair of settings and the plain-language conclusion.
+//! Per-setting statistics of the final accuracy, the paired comparisons of every pair of
+//! settings (`pairs`), the per-fold table and the plain-language conclusion.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use specnorm_analysis::power::{detectable_effect, runs_needed};
-
+use super::convergence::convergence;
+use super::pairs::{adjust_family, test_pair, testable};
 use super::{
-    BestRun, PairComparison, ResultsSummary, SettingSummary, Verdict, ALPHA, MAX_RUNS, POWER,
-    STATED_DIFFERENCE,
+    BestRun, FoldRow, PairComparison, ResultsSummary, SettingSummary, Verdict, ALPHA, MAX_RUNS,
+    POWER, STATED_DIFFERENCE,
 };
 use crate::results::RunRecord;
-use crate::significance::{holm, paired_t_test, summarize as summarize_values};
+use crate::significance::summarize as summarize_values;
 
 /// Settings in `order`, followed by any other setting found in `runs`
 /// (sorted), without duplicates.
@@ -85,101 +84,37 @@ pub fn summarize(runs: &[RunRecord], order: &[String]) -> ResultsSummary {
     }
     adjust_family(&mut pairs);
     let conclusion = conclude(&settings, &pairs);
+    let convergence = convergence(runs, &names, &settings);
+    let folds = fold_table(runs, &names);
     ResultsSummary {
         settings,
         pairs,
+        convergence,
+        folds,
         conclusion,
     }
 }
 
-/// Paired comparison of settings `a` and `b` over their common (fold, seed) runs, as a family
-/// of one comparison (no Holm adjustment).
-pub fn compare(runs: &[RunRecord], a: &str, b: &str) -> PairComparison {
-    let mut family = [test_pair(runs, a, b)];
-    adjust_family(&mut family);
-    let [pair] = family;
-    pair
-}
-
-/// The paired t-test of `a` against `b`; the verdict is final only for untestable pairs,
-/// [`adjust_family`] sets the rest.
-fn test_pair(runs: &[RunRecord], a: &str, b: &str) -> PairComparison {
-    let of = |s: &str| -> BTreeMap<(u32, u64), f64> {
-        runs.iter()
-            .filter(|r| r.setting == s)
-            .map(|r| ((r.fold, r.seed), r.final_accuracy))
-            .collect()
-    };
-    let (ma, mb) = (of(a), of(b));
-    let (mut xa, mut xb) = (Vec::new(), Vec::new());
-    for (k, va) in &ma {
-        if let Some(vb) = mb.get(k) {
-            xa.push(*va);
-            xb.push(*vb);
-        }
-    }
-    let test = paired_t_test(&xa, &xb);
-    let p_value = test.and_then(|t| t.p_value);
-    let constant = test.is_some_and(|t| t.t.is_none() && t.mean_diff != 0.0 && t.n >= 2);
-    let verdict = match p_value {
-        _ if constant => Verdict::ConstantDifference,
-        None => Verdict::TooFewPairs,
-        Some(p) if p < ALPHA => Verdict::Distinguishable,
-        Some(_) => Verdict::WithinSeedNoise,
-    };
-    PairComparison {
-        a: a.to_string(),
-        b: b.to_string(),
-        pairs: xa.len(),
-        mean_diff: test.map_or(0.0, |t| t.mean_diff),
-        std_diff: test.map_or(0.0, |t| t.std_diff),
-        p_value,
-        p_holm: None,
-        detectable_diff: None,
-        runs_for_stated: None,
-        verdict,
-    }
-}
-
-/// Whether a pair has a p-value that means something (spread, two or more pairs).
-fn testable(p: &PairComparison) -> bool {
-    p.p_value.is_some()
-        && !matches!(
-            p.verdict,
-            Verdict::TooFewPairs | Verdict::ConstantDifference
-        )
-}
-
-/// Holm-adjusts the p-values of the testable pairs of one report, sets their verdicts from the
-/// adjusted values, and states what each could have detected at α / m, the level of Holm's
-/// strictest step (m = testable pairs): conservative for every pair but the first rejected.
-fn adjust_family(pairs: &mut [PairComparison]) {
-    let raw: Vec<f64> = pairs
-        .iter()
-        .filter(|p| testable(p))
-        .filter_map(|p| p.p_value)
-        .collect();
-    let Some(adjusted) = holm(&raw) else {
-        return;
-    };
-    let alpha = ALPHA / raw.len().max(1) as f64;
-    let testable_pairs = pairs.iter_mut().filter(|p| testable(p));
-    for (p, p_holm) in testable_pairs.zip(adjusted) {
-        p.p_holm = Some(p_holm);
-        p.verdict = if p_holm < ALPHA {
-            Verdict::Distinguishable
-        } else {
-            Verdict::WithinSeedNoise
-        };
-        if p.std_diff > 0.0 {
-            p.detectable_diff = detectable_effect(p.pairs, alpha, POWER)
-                .ok()
-                .map(|d| d * p.std_diff);
-            p.runs_for_stated = runs_needed(STATED_DIFFERENCE / p.std_diff, alpha, POWER, MAX_RUNS)
-                .ok()
-                .flatten();
-        }
-    }
+/// Mean final accuracy (over seeds) per validation fold and setting.
+fn fold_table(runs: &[RunRecord], names: &[String]) -> Vec<FoldRow> {
+    let folds: std::collections::BTreeSet<u32> = runs.iter().map(|r| r.fold).collect();
+    folds
+        .into_iter()
+        .map(|fold| FoldRow {
+            fold,
+            accuracy: names
+                .iter()
+                .map(|name| {
+                    let accs: Vec<f64> = runs
+                        .iter()
+                        .filter(|r| r.fold == fold && &r.setting == name)
+                        .map(|r| r.final_accuracy)
+                        .collect();
+                    summarize_values(&accs)
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// "Differences below X points cannot be told apart with N paired runs …" for the pairs of
@@ -281,7 +216,10 @@ fn conclude(settings: &[SettingSummary], pairs: &[PairComparison]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use specnorm_analysis::power::detectable_effect;
+
     use super::super::fixtures::{fixed, order, run};
+    use super::super::pairs::compare;
     use super::*;
 
     #[test]
@@ -334,6 +272,30 @@ mod tests {
         assert!((nc.p_value.unwrap() - 0.614_431_801_512_332_5).abs() < 1e-10);
         // Holm's running maximum lifts the largest p-value to the one before it.
         assert_eq!(nc.p_holm, ng.p_holm);
+    }
+
+    #[test]
+    fn fold_table_has_one_row_per_fold_and_a_column_per_setting() {
+        let mut runs = fixed();
+        // Fold 2: channel with two seeds, global with one, none with none.
+        runs.push(run("channel", 2, 0, 0.6));
+        runs.push(run("channel", 2, 1, 0.7));
+        runs.push(run("global", 2, 0, 0.5));
+        let s = summarize(&runs, &order());
+        assert_eq!(s.folds.iter().map(|f| f.fold).collect::<Vec<_>>(), [1, 2]);
+        let f1 = &s.folds[0];
+        assert!((f1.accuracy[2].unwrap().mean - 0.814).abs() < 1e-12);
+        let f2 = &s.folds[1];
+        assert_eq!(f2.accuracy[0], None);
+        assert_eq!(f2.accuracy[1].unwrap().n, 1);
+        assert!((f2.accuracy[2].unwrap().mean - 0.65).abs() < 1e-12);
+        // The pairs are over (fold, seed): channel vs global now has 6 pairs.
+        let gc = s
+            .pairs
+            .iter()
+            .find(|p| p.a == "global" && p.b == "channel")
+            .unwrap();
+        assert_eq!(gc.pairs, 6);
     }
 
     #[test]

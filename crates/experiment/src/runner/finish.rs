@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::error::write_json;
 use super::training::{Context, Trained};
-use super::{plots, ExperimentError, ExperimentOutcome, Progress};
+use super::{distributions, plots, ExperimentError, ExperimentOutcome, Progress};
 use crate::report::{self, BestRun};
 
 /// Writes the report, the example plots, `best_runs.json` and (if configured)
@@ -32,13 +32,16 @@ pub(crate) fn finish(
         "label_smoothing": cfg.label_smoothing,
         "device": format!("{:?}", plan.device),
         "features": cfg.features,
+        "shard": cfg.shard.map(|s| s.to_string()),
     });
+    let distributions = distributions::compute(ctx)?;
     let results = report::write_report(
         out,
         config_json,
         &ctx.out.config_hash,
         trained.records,
         &order,
+        distributions,
     )?;
     if let Some(&fold) = plan.valid_folds.first() {
         plots::write_examples(ctx, fold)?;
@@ -53,7 +56,7 @@ pub(crate) fn finish(
     }
     let best_json: BTreeMap<&String, &BestRun> = best.iter().map(|(k, (b, _))| (k, b)).collect();
     write_json(&out.join("best_runs.json"), &best_json)?;
-    let exports = if cfg.export_onnx {
+    let exports = if cfg.export_onnx && cfg.shard.is_none() {
         progress(Progress::Stage("exporting ONNX"));
         crate::export::export_best_runs(out, &best)?
     } else {

@@ -24,37 +24,49 @@ pub(crate) struct Job {
     pub done: Option<RunRecord>,
 }
 
-/// The jobs of `plan` (`runs` seeds each), with the finished ones read from
-/// `out`. A run file of another configuration is an error.
-pub(crate) fn list(plan: &Plan, runs: u64, out: &OutputDir) -> Result<Vec<Job>, ExperimentError> {
-    let mut jobs = Vec::new();
+/// The jobs of `plan` (`runs` seeds each; only `shard`'s share when given), with the finished
+/// ones read from `out`. A run file of another configuration is an error.
+pub(crate) fn list(
+    plan: &Plan,
+    runs: u64,
+    shard: Option<specnorm_pipeline::Shard>,
+    out: &OutputDir,
+) -> Result<Vec<Job>, ExperimentError> {
+    let mut keys = Vec::new();
     for s in &plan.settings {
         for &fold in &plan.valid_folds {
             for seed in 0..runs {
-                let key = run_key(s.name, fold, seed);
-                let path = out.runs.join(format!("{key}.json"));
-                let done = if path.is_file() {
-                    let r: RunRecord = read_json(&path)?;
-                    if r.config_hash != out.config_hash {
-                        return Err(ExperimentError::ConfigMismatch {
-                            path,
-                            expected: out.config_hash.clone(),
-                            found: r.config_hash,
-                        });
-                    }
-                    Some(r)
-                } else {
-                    None
-                };
-                jobs.push(Job {
-                    setting: *s,
-                    fold,
-                    seed,
-                    key,
-                    done,
-                });
+                keys.push((*s, fold, seed));
             }
         }
+    }
+    if let Some(shard) = shard {
+        keys = shard.select(&keys);
+    }
+    let mut jobs = Vec::new();
+    for (setting, fold, seed) in keys {
+        let key = run_key(setting.name, fold, seed);
+        let path = out.runs.join(format!("{key}.json"));
+        let done = if path.is_file() {
+            let r: RunRecord = read_json(&path)?;
+            if r.config_hash != out.config_hash {
+                return Err(ExperimentError::ConfigMismatch {
+                    path,
+                    expected: out.config_hash.clone(),
+                    found: r.config_hash,
+                });
+            }
+            Some(r)
+        } else {
+            None
+        };
+        jobs.push(Job {
+            setting,
+            fold,
+            seed,
+            key,
+            done,
+        });
     }
     Ok(jobs)
 }

@@ -9,7 +9,7 @@
 //! | jobs | `jobs` | every (setting, fold, seed), finished ones read back (resume) |
 //! | features | `features` | every needed feature variant of every clip, from the decoded waveforms (dB derived from power) |
 //! | training | `training` (with `norm`) | per job: the fold's normalization (leakage-guarded), a model, its run file and checkpoint |
-//! | finish | `finish` (with `plots`) | the report, example plots, `best_runs.json`, ONNX export |
+//! | finish | `finish` (with `plots`, `distributions`) | the report (with the feature values' distributions), example plots, `best_runs.json`, ONNX export |
 //!
 //! Errors of every stage are [`ExperimentError`].
 //!
@@ -47,6 +47,7 @@
 
 mod config;
 mod dataset;
+mod distributions;
 mod error;
 mod features;
 mod finish;
@@ -164,10 +165,11 @@ pub fn run_experiment(
     let (index, waves) = dataset::DataIndex::load(cfg, progress)?;
     plan.check_folds(&index)?;
     let out = config::OutputDir::prepare(cfg, &index)?;
-    let jobs = jobs::list(&plan, cfg.runs, &out)?;
+    let jobs = jobs::list(&plan, cfg.runs, cfg.shard, &out)?;
     let needed: BTreeSet<_> = jobs::pending_variants(&jobs)
         .into_iter()
         .chain(plots::needed_variants(cfg, &plan))
+        .chain(distributions::needed_variants(cfg, &plan))
         .collect();
     let features =
         features::FeatureCache::compute(&index, waves, &needed, &cfg.features, progress)?;

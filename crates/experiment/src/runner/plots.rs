@@ -70,23 +70,26 @@ pub(crate) fn write_examples(ctx: &Context<'_>, fold: u32) -> Result<(), Experim
         let (norm, _) = norm::fit(cfg, index, feats, s, &train_idx, fold)?;
         let before = &feats[example];
         let after = settings::apply(&norm.normalizer, before)?;
-        let unit_before = if v.power { "power" } else { "dB" };
+        let features = v.feature_config(&cfg.features);
+        let unit_before = report::feature_unit(&features);
         let unit_after = match s.spec_norm {
-            SpecNorm::None => "dB",
-            SpecNorm::Pcen => "PCEN",
-            _ => "normalized",
+            SpecNorm::None => unit_before,
+            SpecNorm::Pcen => "PCEN (dimensionless)",
+            _ => "σ (standard deviations)",
         };
         report::plot_spectrogram(
             &spec_dir.join(format!("{}_before.png", s.name)),
             before,
             &format!("{}: input ({}, {class})", s.name, v.label()),
             unit_before,
+            &features,
         )?;
         report::plot_spectrogram(
             &spec_dir.join(format!("{}_after.png", s.name)),
             &after,
             &format!("{}: after normalization ({class})", s.name),
             unit_after,
+            &features,
         )?;
     }
     if let Some(feats) = ctx.features.get(CHANNEL_VARIANT) {
@@ -110,6 +113,7 @@ pub(crate) fn write_examples(ctx: &Context<'_>, fold: u32) -> Result<(), Experim
                 &format!(
                     "Per-frequency-bin mean ± std of the training folds (validation fold {fold})"
                 ),
+                &CHANNEL_VARIANT.feature_config(&cfg.features),
             )?;
         }
     }
