@@ -180,7 +180,7 @@ impl Layout {
                     select: esc10.then_some("esc10"),
                     fold_subdirs: false,
                 };
-                self.read_table(&csv, &root.join("audio"), &spec, opts)
+                self.read_table(root, &csv, &root.join("audio"), &spec, opts)
             }
             Layout::UrbanSound8K => {
                 let csv = root.join(URBANSOUND8K_CSV[0]).join(URBANSOUND8K_CSV[1]);
@@ -194,7 +194,7 @@ impl Layout {
                     select: None,
                     fold_subdirs: true,
                 };
-                self.read_table(&csv, &root.join("audio"), &spec, opts)
+                self.read_table(root, &csv, &root.join("audio"), &spec, opts)
             }
             Layout::Csv(c) => {
                 let label = match &c.target_col {
@@ -212,17 +212,15 @@ impl Layout {
                     fold_subdirs: false,
                 };
                 let csv = root.join(&c.metadata);
-                self.read_table(&csv, &root.join(&c.audio_dir), &spec, opts)
+                self.read_table(root, &csv, &root.join(&c.audio_dir), &spec, opts)
             }
-            Layout::Folders(f) => tree::open(root, f, opts).map(|ds| Dataset {
-                layout: self.clone(),
-                ..ds
-            }),
+            Layout::Folders(f) => tree::open(root, f, opts),
         }
     }
 
     fn read_table(
         &self,
+        root: &Path,
         csv: &Path,
         audio_dir: &Path,
         spec: &Spec<'_>,
@@ -233,6 +231,7 @@ impl Layout {
             root::check_inside(csv, audio_dir, &items, &rows)?;
         }
         Ok(Dataset {
+            root: root.to_path_buf(),
             csv: csv.to_path_buf(),
             audio_dir: audio_dir.to_path_buf(),
             layout: self.clone(),

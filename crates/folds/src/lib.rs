@@ -122,6 +122,7 @@ pub struct Split {
 /// Dataset metadata: items in metadata order.
 #[derive(Clone, Debug)]
 pub struct Dataset {
+    pub(crate) root: PathBuf,
     pub(crate) csv: PathBuf,
     pub(crate) audio_dir: PathBuf,
     pub(crate) layout: Layout,
@@ -179,7 +180,20 @@ impl Dataset {
             fold_col: cols.fold.clone(),
             target_col: Some(cols.target.clone()),
         });
-        layout.open(Path::new(""), opts)
+        let mut ds = layout.open(Path::new(""), opts)?;
+        // no root was given: the folder above the CSV's folder (ESC-50's `meta/..`)
+        ds.root = csv
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(audio_dir)
+            .to_path_buf();
+        Ok(ds)
+    }
+
+    /// The dataset root as given to [`open_layout`](Self::open_layout) (for
+    /// [`from_csv`](Self::from_csv), the folder above the CSV's folder).
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// The layout the dataset was read in (record it with a run's results).

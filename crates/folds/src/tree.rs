@@ -274,6 +274,7 @@ pub(crate) fn open(
         root::check_inside(&fold_file, root, &items, &rows)?;
     }
     Ok(Dataset {
+        root: root.to_path_buf(),
         csv: fold_file,
         audio_dir: root.to_path_buf(),
         layout: Layout::Folders(layout.clone()),

@@ -60,6 +60,7 @@ fn folds_are_stratified_balanced_and_written_down() {
     let fold_file = root.join("specnorm-folds-k5-seed3.csv");
     assert_eq!(ds.csv_path(), fold_file);
     assert_eq!(ds.audio_dir(), root);
+    assert_eq!(ds.root(), root);
     ds.check_files().unwrap();
     assert_eq!(ds.items().len(), 24);
     assert_eq!(ds.folds(), vec![1, 2, 3, 4, 5]);

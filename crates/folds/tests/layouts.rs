@@ -119,6 +119,7 @@ fn csv_layout_reads_named_columns_and_ranks_the_labels() {
     assert_eq!(ds.folds(), vec![1, 2, 3]);
     assert_eq!(ds.items()[0].path, dir.path().join("clips/yes/1.wav"));
     assert_eq!(ds.csv_path(), dir.path().join("lists/all.csv"));
+    assert_eq!(ds.root(), dir.path());
     assert_eq!(ds.split(1).unwrap().train_folds, vec![2, 3]);
 }
 
