@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use specnorm_folds::{CsvLayout, Dataset, DatasetOptions, FolderLayout, Layout};
+use anyhow::{anyhow, Context, Result};
+use specnorm_folds::{Dataset, DatasetOptions, Layout, LayoutOptionError, LayoutOptions};
 
 /// `--layout` values.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,70 +69,32 @@ pub struct DatasetArgs {
 impl DatasetArgs {
     /// The layout the flags describe; a flag that belongs to another layout is an error.
     pub fn layout(&self) -> Result<Layout> {
-        let csv_flags = [
-            ("--metadata", self.metadata.is_some()),
-            ("--filename-col", self.filename_col.is_some()),
-            ("--label-col", self.label_col.is_some()),
-            ("--fold-col", self.fold_col.is_some()),
-            ("--target-col", self.target_col.is_some()),
-            ("--audio-dir", self.audio_dir.is_some()),
-        ];
-        let folder_flags = [
-            ("--folds", self.folds.is_some()),
-            ("--fold-seed", self.fold_seed.is_some()),
-            ("--fold-file", self.fold_file.is_some()),
-        ];
-        let kind = self.layout;
-        let refuse = |flags: &[(&str, bool)], belongs: &str| -> Result<()> {
-            if let Some((flag, _)) = flags.iter().find(|(_, set)| *set) {
-                bail!(
-                    "{flag} applies to --layout {belongs}, not --layout {}",
-                    name(kind)
-                );
-            }
-            Ok(())
+        let opts = LayoutOptions {
+            esc10: self.esc10,
+            metadata: self.metadata.clone(),
+            filename_col: self.filename_col.clone(),
+            label_col: self.label_col.clone(),
+            fold_col: self.fold_col.clone(),
+            target_col: self.target_col.clone(),
+            audio_dir: self.audio_dir.clone(),
+            folds: self.folds,
+            fold_seed: self.fold_seed,
+            fold_file: self.fold_file.clone(),
         };
-        if kind != LayoutKind::Csv {
-            refuse(&csv_flags, "csv")?;
-        }
-        if kind != LayoutKind::Folders {
-            refuse(&folder_flags, "folders")?;
-        }
-        if kind != LayoutKind::Esc50 {
-            refuse(&[("--esc10", self.esc10)], "esc50")?;
-        }
-        Ok(match kind {
-            LayoutKind::Esc50 => Layout::Esc50 { esc10: self.esc10 },
-            LayoutKind::Urbansound8k => Layout::UrbanSound8K,
-            LayoutKind::Csv => {
-                let metadata = self
-                    .metadata
-                    .clone()
-                    .context("--layout csv needs --metadata FILE (the CSV listing the clips)")?;
-                let mut c = CsvLayout::new(metadata);
-                if let Some(d) = &self.audio_dir {
-                    c.audio_dir = d.clone();
-                }
-                if let Some(n) = &self.filename_col {
-                    c.filename_col = n.clone();
-                }
-                if let Some(n) = &self.label_col {
-                    c.label_col = n.clone();
-                }
-                if let Some(n) = &self.fold_col {
-                    c.fold_col = n.clone();
-                }
-                c.target_col = self.target_col.clone();
-                Layout::Csv(c)
+        let flag = |option: &str| format!("--{}", option.replace('_', "-"));
+        Layout::from_options(self.layout.name(), &opts).map_err(|e| match e {
+            LayoutOptionError::Misplaced {
+                option,
+                belongs,
+                layout,
+            } => anyhow!(
+                "{} applies to --layout {belongs}, not --layout {layout}",
+                flag(option)
+            ),
+            LayoutOptionError::NoMetadata => {
+                anyhow!("--layout csv needs --metadata FILE (the CSV listing the clips)")
             }
-            LayoutKind::Folders => {
-                let d = FolderLayout::default();
-                Layout::Folders(FolderLayout {
-                    folds: self.folds.unwrap_or(d.folds),
-                    seed: self.fold_seed.unwrap_or(d.seed),
-                    fold_file: self.fold_file.clone(),
-                })
-            }
+            other => anyhow!(other),
         })
     }
 
@@ -152,12 +114,15 @@ impl DatasetArgs {
     }
 }
 
-fn name(kind: LayoutKind) -> &'static str {
-    match kind {
-        LayoutKind::Esc50 => "esc50",
-        LayoutKind::Csv => "csv",
-        LayoutKind::Urbansound8k => "urbansound8k",
-        LayoutKind::Folders => "folders",
+impl LayoutKind {
+    /// The name `specnorm_folds::Layout::from_options` takes.
+    fn name(self) -> &'static str {
+        match self {
+            LayoutKind::Esc50 => "esc50",
+            LayoutKind::Csv => "csv",
+            LayoutKind::Urbansound8k => "urbansound8k",
+            LayoutKind::Folders => "folders",
+        }
     }
 }
 
@@ -165,6 +130,7 @@ fn name(kind: LayoutKind) -> &'static str {
 mod tests {
     use super::*;
     use clap::Parser;
+    use specnorm_folds::{CsvLayout, FolderLayout};
 
     #[derive(Parser)]
     struct Cli {

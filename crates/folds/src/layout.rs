@@ -148,21 +148,124 @@ impl FolderLayout {
     }
 }
 
+/// The options of every layout, flat, as a command line's flags or a function's keyword arguments
+/// give them: [`Layout::from_options`] makes one [`Layout`] of them. `None`: the layout's default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LayoutOptions {
+    /// [`Layout::Esc50`]: ESC-10 only.
+    pub esc10: bool,
+    /// [`CsvLayout::metadata`] (required for `csv`).
+    pub metadata: Option<PathBuf>,
+    /// [`CsvLayout::filename_col`].
+    pub filename_col: Option<String>,
+    /// [`CsvLayout::label_col`].
+    pub label_col: Option<String>,
+    /// [`CsvLayout::fold_col`].
+    pub fold_col: Option<String>,
+    /// [`CsvLayout::target_col`].
+    pub target_col: Option<String>,
+    /// [`CsvLayout::audio_dir`].
+    pub audio_dir: Option<PathBuf>,
+    /// [`FolderLayout::folds`].
+    pub folds: Option<u32>,
+    /// [`FolderLayout::seed`].
+    pub fold_seed: Option<u64>,
+    /// [`FolderLayout::fold_file`].
+    pub fold_file: Option<PathBuf>,
+}
+
+/// Why [`LayoutOptions`] make no [`Layout`]. Options are named as the fields of
+/// [`LayoutOptions`] (`fold_seed`); front ends spell them their way (`--fold-seed`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutOptionError {
+    /// An option of another layout was given.
+    #[error("{option} applies to the {belongs} layout, not {layout}")]
+    Misplaced {
+        /// The option.
+        option: &'static str,
+        /// The layout it belongs to.
+        belongs: &'static str,
+        /// The layout asked for.
+        layout: &'static str,
+    },
+    /// `csv` without `metadata`.
+    #[error("the csv layout needs a metadata file (the CSV listing the clips)")]
+    NoMetadata,
+    /// A layout name that is not one of [`Layout::NAMES`].
+    #[error("unknown layout {0:?}; the layouts are esc50, csv, urbansound8k, folders")]
+    Unknown(String),
+}
+
 /// ESC-50's metadata and audio folder under a root.
 pub(crate) const ESC50_CSV: [&str; 2] = ["meta", "esc50.csv"];
 /// UrbanSound8K's metadata under a root.
 pub(crate) const URBANSOUND8K_CSV: [&str; 2] = ["metadata", "UrbanSound8K.csv"];
 
 impl Layout {
+    /// The layouts' names, as [`Layout::name`] gives them.
+    pub const NAMES: [&'static str; 4] = ["esc50", "csv", "urbansound8k", "folders"];
+
+    /// The layout called `name` ([`Layout::NAMES`]) with `opts`; an option of another layout is
+    /// an error (so that a misspelt intent does not pass silently).
+    pub fn from_options(name: &str, opts: &LayoutOptions) -> Result<Layout, LayoutOptionError> {
+        let layout = Self::NAMES
+            .into_iter()
+            .find(|n| *n == name)
+            .ok_or_else(|| LayoutOptionError::Unknown(name.to_string()))?;
+        let o = opts;
+        let given: [(&'static str, &'static str, bool); 10] = [
+            ("esc10", "esc50", o.esc10),
+            ("metadata", "csv", o.metadata.is_some()),
+            ("filename_col", "csv", o.filename_col.is_some()),
+            ("label_col", "csv", o.label_col.is_some()),
+            ("fold_col", "csv", o.fold_col.is_some()),
+            ("target_col", "csv", o.target_col.is_some()),
+            ("audio_dir", "csv", o.audio_dir.is_some()),
+            ("folds", "folders", o.folds.is_some()),
+            ("fold_seed", "folders", o.fold_seed.is_some()),
+            ("fold_file", "folders", o.fold_file.is_some()),
+        ];
+        if let Some((option, belongs, _)) = given.iter().find(|(_, b, set)| *set && *b != layout) {
+            return Err(LayoutOptionError::Misplaced {
+                option,
+                belongs,
+                layout,
+            });
+        }
+        Ok(match layout {
+            "esc50" => Layout::Esc50 { esc10: o.esc10 },
+            "urbansound8k" => Layout::UrbanSound8K,
+            "csv" => {
+                let mut c =
+                    CsvLayout::new(o.metadata.clone().ok_or(LayoutOptionError::NoMetadata)?);
+                let pick = |v: &Option<String>, d: String| v.clone().unwrap_or(d);
+                c.audio_dir = o.audio_dir.clone().unwrap_or_default();
+                c.filename_col = pick(&o.filename_col, c.filename_col);
+                c.label_col = pick(&o.label_col, c.label_col);
+                c.fold_col = pick(&o.fold_col, c.fold_col);
+                c.target_col = o.target_col.clone();
+                Layout::Csv(c)
+            }
+            _ => {
+                let d = FolderLayout::default();
+                Layout::Folders(FolderLayout {
+                    folds: o.folds.unwrap_or(d.folds),
+                    seed: o.fold_seed.unwrap_or(d.seed),
+                    fold_file: o.fold_file.clone(),
+                })
+            }
+        })
+    }
+
     /// The layout's name as the command line spells it (`esc50`, `csv`, `urbansound8k`,
     /// `folders`).
     pub fn name(&self) -> &'static str {
-        match self {
-            Layout::Esc50 { .. } => "esc50",
-            Layout::Csv(_) => "csv",
-            Layout::UrbanSound8K => "urbansound8k",
-            Layout::Folders(_) => "folders",
-        }
+        Self::NAMES[match self {
+            Layout::Esc50 { .. } => 0,
+            Layout::Csv(_) => 1,
+            Layout::UrbanSound8K => 2,
+            Layout::Folders(_) => 3,
+        }]
     }
 
     /// Reads the dataset at `root` in this layout (see [`Dataset::open_layout`]).

@@ -53,7 +53,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use error::{FoldsError, OutsideRow};
-pub use layout::{CsvLayout, FolderLayout, Layout};
+pub use layout::{CsvLayout, FolderLayout, Layout, LayoutOptionError, LayoutOptions};
 pub use tree::AUDIO_EXTENSIONS;
 
 /// How [`Dataset::open_with`], [`Dataset::open_layout`] and [`Dataset::from_csv_with`] treat the metadata. `Default` is the

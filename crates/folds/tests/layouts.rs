@@ -329,3 +329,78 @@ fn layouts_serialize_with_a_tag_and_defaults() {
     }
     assert_eq!(Layout::UrbanSound8K.name(), "urbansound8k");
 }
+
+// ---- flat options (command line, keyword arguments) -------------------------
+
+#[test]
+fn flat_options_make_one_layout_and_refuse_the_options_of_others() {
+    use specnorm_folds::{LayoutOptionError, LayoutOptions};
+    let none = LayoutOptions::default();
+    assert_eq!(
+        Layout::from_options("esc50", &none).unwrap(),
+        Layout::default()
+    );
+    let o = LayoutOptions {
+        esc10: true,
+        ..none.clone()
+    };
+    assert_eq!(
+        Layout::from_options("esc50", &o).unwrap(),
+        Layout::Esc50 { esc10: true }
+    );
+    assert_eq!(
+        Layout::from_options("urbansound8k", &none).unwrap(),
+        Layout::UrbanSound8K
+    );
+    let o = LayoutOptions {
+        metadata: Some("m.csv".into()),
+        label_col: Some("word".into()),
+        audio_dir: Some("wavs".into()),
+        ..none.clone()
+    };
+    assert_eq!(
+        Layout::from_options("csv", &o).unwrap(),
+        Layout::Csv(CsvLayout {
+            label_col: "word".into(),
+            audio_dir: "wavs".into(),
+            ..CsvLayout::new("m.csv")
+        })
+    );
+    let o = LayoutOptions {
+        folds: Some(10),
+        fold_seed: Some(4),
+        ..none.clone()
+    };
+    assert_eq!(
+        Layout::from_options("folders", &o).unwrap(),
+        Layout::Folders(FolderLayout {
+            folds: 10,
+            seed: 4,
+            fold_file: None
+        })
+    );
+    assert_eq!(
+        Layout::from_options("esc50", &o).unwrap_err(),
+        LayoutOptionError::Misplaced {
+            option: "folds",
+            belongs: "folders",
+            layout: "esc50"
+        }
+    );
+    assert_eq!(
+        Layout::from_options("csv", &none).unwrap_err(),
+        LayoutOptionError::NoMetadata
+    );
+    let e = Layout::from_options("tree", &none).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unknown layout \"tree\"; the layouts are esc50, csv, urbansound8k, folders"
+    );
+    for name in Layout::NAMES {
+        let o = LayoutOptions {
+            metadata: (name == "csv").then(|| "m.csv".into()),
+            ..none.clone()
+        };
+        assert_eq!(Layout::from_options(name, &o).unwrap().name(), name);
+    }
+}
