@@ -196,7 +196,7 @@ pub enum LayoutOptionError {
     Unknown(String),
 }
 
-/// ESC-50's metadata and audio folder under a root.
+/// ESC-50's metadata under a root (its audio is in `audio/`).
 pub(crate) const ESC50_CSV: [&str; 2] = ["meta", "esc50.csv"];
 /// UrbanSound8K's metadata under a root.
 pub(crate) const URBANSOUND8K_CSV: [&str; 2] = ["metadata", "UrbanSound8K.csv"];
@@ -315,7 +315,12 @@ impl Layout {
                     fold_subdirs: false,
                 };
                 let csv = root.join(&c.metadata);
-                self.read_table(root, &csv, &root.join(&c.audio_dir), &spec, opts)
+                let audio_dir = if c.audio_dir.as_os_str().is_empty() {
+                    root.to_path_buf()
+                } else {
+                    root.join(&c.audio_dir)
+                };
+                self.read_table(root, &csv, &audio_dir, &spec, opts)
             }
             Layout::Folders(f) => tree::open(root, f, opts),
         }

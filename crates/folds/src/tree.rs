@@ -159,15 +159,17 @@ fn read_fold_file(
     let mut rows = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     table.for_each(|row, fields| {
-        let get = |i: usize| fields.get(i).copied().unwrap_or("").trim();
-        let filename = get(ci_file).to_string();
+        let raw = |i: usize| fields.get(i).copied().unwrap_or("");
+        let get = |i: usize| raw(i).trim();
+        // names as written (a clip may begin or end with a space); numbers trimmed
+        let filename = raw(ci_file).to_string();
         if filename.is_empty() {
             return Err(FoldsError::EmptyFilename {
                 csv: csv_path.clone(),
                 row,
             });
         }
-        let class = get(ci_class).to_string();
+        let class = raw(ci_class).to_string();
         if filename.split_once('/').map(|(c, _)| c) != Some(class.as_str()) {
             return Err(mismatch(
                 row,

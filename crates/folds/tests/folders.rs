@@ -296,11 +296,20 @@ fn bad_fold_counts_and_empty_trees_are_errors() {
 fn numeric_class_folders_rank_numerically() {
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path(), &[("10", 2), ("2", 2), ("9", 2)]);
+    // A name the CSV must quote, with a leading space: written and read back as it is.
+    touch(&dir.path().join("9/ odd, \"quoted\".wav"));
     let ds = open(dir.path(), &layout(2, 0)).unwrap();
     assert_eq!(
         ds.classes(),
         vec![(0, "2".into()), (1, "9".into()), (2, "10".into())]
     );
+    let again = open(dir.path(), &layout(2, 0)).unwrap();
+    assert_eq!(again.items(), ds.items());
+    assert!(ds
+        .items()
+        .iter()
+        .any(|i| i.filename == "9/ odd, \"quoted\".wav"));
+    ds.check_files().unwrap();
 }
 
 #[test]

@@ -137,6 +137,7 @@ fn csv_layout_numeric_labels_rank_numerically_and_a_target_column_is_kept() {
         vec![(0, "2".into()), (1, "9".into()), (2, "10".into())]
     );
     assert_eq!(ds.items()[0].path, dir.path().join("a.wav"));
+    assert_eq!(ds.audio_dir().as_os_str(), dir.path().as_os_str());
     l.target_col = Some("id".into());
     let ds = open(dir.path(), &Layout::Csv(l)).unwrap();
     assert_eq!(
