@@ -155,11 +155,44 @@ class Normalizer:
     def __eq__(self, other: object) -> bool: ...
 
 def list_clips(
-    root: PathLike, folds: Optional[Sequence[int]] = None, allow_outside_root: bool = False
+    root: PathLike,
+    folds: Optional[Sequence[int]] = None,
+    allow_outside_root: bool = False,
+    *,
+    layout: Literal["esc50", "csv", "urbansound8k", "folders"] = "esc50",
+    esc10: bool = False,
+    metadata: Optional[PathLike] = None,
+    filename_col: Optional[str] = None,
+    label_col: Optional[str] = None,
+    fold_col: Optional[str] = None,
+    target_col: Optional[str] = None,
+    audio_dir: Optional[PathLike] = None,
+    n_folds: Optional[int] = None,
+    fold_seed: Optional[int] = None,
+    fold_file: Optional[PathLike] = None,
 ) -> List[Tuple[str, int, int, str]]:
-    """``(path, fold, target, category)`` of an ESC-50-layout folder, in CSV order. Entries that
-    resolve outside ``audio/`` (``..``, absolute paths, symbolic links pointing out) raise
-    ``DatasetError`` unless ``allow_outside_root``."""
+    """``(path, fold, target, category)`` of every clip of a dataset folder, in metadata order
+    (only those of ``folds`` when given).
+
+    ``layout`` says how ``root`` is laid out:
+
+    * ``"esc50"`` (default): ``meta/esc50.csv``, ``audio/``; ``esc10=True`` keeps the rows whose
+      ``esc10`` column is ``True`` (targets stay ESC-50's).
+    * ``"csv"``: ``metadata=`` (a CSV, relative to ``root`` or absolute) with the columns
+      ``filename_col`` (default ``"filename"``), ``label_col`` (``"label"``) and ``fold_col``
+      (``"fold"``); files relative to ``audio_dir`` (relative to ``root``; default ``root``).
+      Targets are the labels' ranks in sorted order (numeric order if every label is an
+      integer) unless ``target_col`` names an integer column.
+    * ``"urbansound8k"``: ``metadata/UrbanSound8K.csv``, clips in ``audio/fold{N}/``.
+    * ``"folders"``: ``<class>/<clip>.wav|flac|ogg|mp3``; ``n_folds`` (default 5) stratified
+      folds drawn with ``fold_seed`` (default 0) are written to ``fold_file`` (default
+      ``<root>/specnorm-folds-k<n>-seed<s>.csv``) and reused by every later call; files added
+      or removed since then raise ``DatasetError`` naming them (delete the fold file to draw
+      again).
+
+    Errors name the file and the row. Entries that resolve outside the audio folder (``..``,
+    absolute paths, symbolic links pointing out) raise ``DatasetError`` unless
+    ``allow_outside_root``; a keyword of another layout raises ``ConfigError``."""
 
 def num_threads() -> int:
     """Threads the extractor uses in this process."""

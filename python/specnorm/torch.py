@@ -17,33 +17,66 @@ from ._specnorm import FeatureExtractor, Normalizer, list_clips
 
 __all__ = ["Dataset"]
 
+PathLike = Union[str, "os.PathLike[str]"]
+
 
 class Dataset(torch.utils.data.Dataset):
-    """Normalized ``[1, F, T]`` float32 tensors and integer labels from an ESC-50-layout
-    folder (``meta/esc50.csv``, ``audio/``).
+    """Normalized ``[1, F, T]`` float32 tensors and integer labels from a dataset folder,
+    ESC-50's layout (``meta/esc50.csv``, ``audio/``) unless ``layout`` says otherwise.
 
     Args:
         root: dataset folder.
         folds: the folds to serve (e.g. all but the validation fold); ``None`` = all.
         normalizer: applied to each ``[1, F, T]`` spectrogram; ``None`` = raw dB.
         extractor: the front end; by default ``FeatureExtractor(**feature_config)``.
-        allow_outside_root: accept metadata entries that resolve outside ``audio/``.
+        allow_outside_root: accept metadata entries that resolve outside the audio folder.
+        layout: ``"esc50"``, ``"csv"``, ``"urbansound8k"`` or ``"folders"``.
+        esc10, metadata, filename_col, label_col, fold_col, target_col, audio_dir, n_folds,
+            fold_seed, fold_file: the layout's options, as for ``specnorm.list_clips`` (an
+            option of another layout raises ``ConfigError``).
         **feature_config: keys of ``FeatureExtractor.config`` (when ``extractor`` is None).
+
+    Example: ``Dataset("words", folds=[2, 3, 4, 5], layout="folders", n_folds=5, fold_seed=0)``.
     """
 
     def __init__(
         self,
-        root: Union[str, "os.PathLike[str]"],
+        root: PathLike,
         folds: Optional[Sequence[int]] = None,
         normalizer: Optional[Normalizer] = None,
         extractor: Optional[FeatureExtractor] = None,
         allow_outside_root: bool = False,
+        *,
+        layout: str = "esc50",
+        esc10: bool = False,
+        metadata: Optional[PathLike] = None,
+        filename_col: Optional[str] = None,
+        label_col: Optional[str] = None,
+        fold_col: Optional[str] = None,
+        target_col: Optional[str] = None,
+        audio_dir: Optional[PathLike] = None,
+        n_folds: Optional[int] = None,
+        fold_seed: Optional[int] = None,
+        fold_file: Optional[PathLike] = None,
         **feature_config: Any,
     ) -> None:
         if extractor is not None and feature_config:
             raise TypeError("pass either extractor= or feature configuration keywords, not both")
         self.clips = list_clips(
-            root, None if folds is None else list(folds), allow_outside_root=allow_outside_root
+            root,
+            None if folds is None else list(folds),
+            allow_outside_root=allow_outside_root,
+            layout=layout,
+            esc10=esc10,
+            metadata=metadata,
+            filename_col=filename_col,
+            label_col=label_col,
+            fold_col=fold_col,
+            target_col=target_col,
+            audio_dir=audio_dir,
+            n_folds=n_folds,
+            fold_seed=fold_seed,
+            fold_file=fold_file,
         )
         self.extractor = extractor if extractor is not None else FeatureExtractor(**feature_config)
         self.normalizer = normalizer

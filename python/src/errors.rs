@@ -55,7 +55,7 @@ pyo3::create_exception!(
     specnorm,
     DatasetError,
     SpecnormError,
-    "Dataset metadata (ESC-50 layout CSV) that cannot be used; the message names the CSV."
+    "Dataset metadata (a layout's CSV, the fold file or the class folders) that cannot be used; the message names the file and the row."
 );
 
 /// `FileNotFoundError(2, reason, path)`: `str()` is `[Errno 2] reason: 'path'`.
@@ -114,6 +114,9 @@ pub fn norm(e: NormError) -> PyErr {
 pub fn folds(e: FoldsError) -> PyErr {
     match &e {
         FoldsError::Io { csv, source } => io_err(csv, source, DatasetError::new_err(e.to_string())),
+        FoldsError::Scan { dir, source } => {
+            io_err(dir, source, DatasetError::new_err(e.to_string()))
+        }
         _ => DatasetError::new_err(e.to_string()),
     }
 }

@@ -64,3 +64,20 @@ def test_dataset_with_spawned_workers(esc50):
     assert x.shape == (3, 1, 201, 81)
     want = norm(ds.extractor.extract([c[0] for c in ds.clips])[:, None])
     np.testing.assert_array_equal(x.numpy(), want)
+
+
+def test_dataset_takes_a_layout(tmp_path):
+    from conftest import clip, write_wav
+
+    root = tmp_path / "words"
+    for k, name in enumerate(["no", "yes"]):
+        (root / name).mkdir(parents=True)
+        for i in range(2):
+            write_wav(root / name / f"{name}{i}.wav", clip(10 * k + i, 16_000, 0.5), 16_000)
+    ds = specnorm.torch.Dataset(root, layout="folders", n_folds=2, fold_seed=1, seconds=0.5)
+    assert len(ds) == 4 and sorted(ds.targets) == [0, 0, 1, 1]
+    assert (root / "specnorm-folds-k2-seed1.csv").is_file()
+    x, y = ds[0]
+    assert x.shape == (1, 201, 41) and y == ds.targets[0]
+    with pytest.raises(specnorm.ConfigError, match="esc10 applies to"):
+        specnorm.torch.Dataset(root, layout="folders", esc10=True)

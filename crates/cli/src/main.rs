@@ -9,6 +9,7 @@
 
 mod bench;
 mod common;
+mod dataset;
 #[cfg(feature = "train")]
 mod experiment;
 #[cfg(feature = "train")]
@@ -35,7 +36,7 @@ enum Cmd {
     /// Compute the dB spectrogram of one audio file.
     Spec(spec::Args),
     /// Stream a dataset's training folds and compute mean/std statistics.
-    Stats(stats::Args),
+    Stats(Box<stats::Args>),
     /// Measure the feature pipeline (decode, resample, normalize, STFT, dB) in clips/s.
     Bench(bench::Args),
     /// Run the normalization experiment (train every setting, report, export).
@@ -55,7 +56,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Spec(a) => spec::run(a),
-        Cmd::Stats(a) => stats::run(a),
+        Cmd::Stats(a) => stats::run(*a),
         Cmd::Bench(a) => bench::run(a),
         Cmd::Report(a) => report::run(a),
         #[cfg(feature = "train")]

@@ -7,7 +7,6 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use specnorm_features::FeatureExtractor;
-use specnorm_folds::{Dataset, DatasetOptions};
 use specnorm_pipeline::{
     max_abs_difference, merge_files, write_outputs, Axes, DatasetStats, FinishedStats, OutputPaths,
     Sample, Shard, ShardSpec, StatsPlan, StatsRequest,
@@ -15,9 +14,13 @@ use specnorm_pipeline::{
 use specnorm_stats::Stats;
 
 use crate::common::{warn_truncated, DecodeArgs, FeatureArgs};
+use crate::dataset::DatasetArgs;
 
 const EXAMPLES: &str = "Examples:
   specnorm stats --data ESC-50-master --valid-fold 1 --axes channel --out stats.json
+  specnorm stats --data UrbanSound8K --layout urbansound8k --valid-fold 10 --out us8k.json
+  specnorm stats --data speech_words --layout folders --folds 5 --fold-seed 0 --out words.json
+  specnorm stats --data clips --layout csv --metadata labels.csv --label-col word --out s.json
   specnorm stats --data ESC-50-master --shard 2/4 --out parts/stats.part-2.json
   specnorm stats --data ESC-50-master --shard auto --out parts/stats.part-$SLURM_ARRAY_TASK_ID.json
   specnorm stats merge parts/stats.part-*.json --out stats.json";
@@ -32,7 +35,7 @@ const EXAMPLES: &str = "Examples:
 pub struct Args {
     #[command(subcommand)]
     pub cmd: Option<Sub>,
-    /// Dataset root in ESC-50 layout (meta/esc50.csv, audio/).
+    /// Dataset root (ESC-50 layout unless --layout says otherwise).
     #[arg(long, required = true)]
     pub data: Option<PathBuf>,
     /// The validation fold: statistics come from all other folds.
@@ -56,10 +59,6 @@ pub struct Args {
     /// Leave out clips that fail to decode (and say how many) instead of stopping.
     #[arg(long)]
     pub skip_bad: bool,
-    /// Read metadata entries that resolve outside the dataset's audio folder (`../x`, absolute
-    /// paths, symbolic links pointing out). Without it they are an error listing the rows.
-    #[arg(long)]
-    pub allow_outside_root: bool,
     /// Reduce one shard and write its partial file: K/N (clip i goes to shard i % N + 1), `auto`
     /// (Slurm array: SLURM_ARRAY_TASK_ID/_MIN/_STEP/_COUNT) or `auto/N` (Kubernetes Indexed Job:
     /// JOB_COMPLETION_INDEX, N = completions). Merge the partials with `specnorm stats merge`.
@@ -73,6 +72,9 @@ pub struct Args {
     pub features: FeatureArgs,
     #[command(flatten)]
     pub decode: DecodeArgs,
+    // last: its help heading ("Dataset layout") would otherwise cover the flags after it
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
 }
 
 /// Subcommands of `specnorm stats`.
@@ -102,11 +104,7 @@ pub fn run(a: Args) -> Result<()> {
         return merge(m);
     }
     let data = a.data.context("--data is required")?;
-    let opts = DatasetOptions {
-        allow_outside_root: a.allow_outside_root,
-    };
-    let ds = Dataset::open_with(&data, opts)
-        .with_context(|| format!("opening dataset {}", data.display()))?;
+    let ds = a.dataset.open(&data)?;
     let shard = match a.shard {
         Some(spec) => {
             let (shard, origin) = spec.resolve(|k| std::env::var(k).ok())?;

@@ -1,10 +1,21 @@
-//! Dataset metadata (ESC-50 layout) and cross-validation fold splitting.
+//! Dataset metadata and cross-validation fold splitting.
 //!
-//! A [`Dataset`] is read from a metadata CSV with (at least) a filename, a fold, an integer class
-//! target and a category name column ([`Columns`], ESC-50 names by default). Audio files live in
-//! one directory. [`Dataset::split`] holds one fold out for validation; [`Dataset::cross_validation`]
-//! yields every such split. All errors name the CSV file; row numbers are 1-based CSV line numbers
-//! (the header is line 1).
+//! A [`Dataset`] is a list of labelled clips ([`Item`]: file, fold, integer target, class name)
+//! read from a dataset root in one of the [`Layout`]s the caller chooses:
+//!
+//! * [`Layout::Esc50`] (the default, [`Dataset::open`]): `meta/esc50.csv`, `audio/`; with
+//!   `esc10: true` only the ESC-10 rows (`esc10` column `True`);
+//! * [`Layout::Csv`]: any metadata CSV with named file name, label and fold columns
+//!   ([`CsvLayout`]);
+//! * [`Layout::UrbanSound8K`]: `metadata/UrbanSound8K.csv`, clips in `audio/fold{N}/`;
+//! * [`Layout::Folders`]: `<class>/<clip>` folders, with stratified seeded folds drawn once and
+//!   written to a fold file that later opens reuse ([`FolderLayout`]).
+//!
+//! [`Dataset::split`] holds one fold out for validation; [`Dataset::cross_validation`] yields
+//! every such split. All errors name the file (the metadata CSV, the fold file, or the folder
+//! scanned); row numbers are 1-based CSV line numbers (the header is line 1). In every layout,
+//! entries that resolve outside the audio folder are refused unless
+//! [`DatasetOptions::allow_outside_root`].
 //!
 //! ```
 //! use specnorm_folds::Dataset;
@@ -32,186 +43,20 @@
 //! ```
 #![deny(missing_docs)]
 
+mod error;
+mod layout;
 mod root;
+mod table;
+mod tree;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Errors of this crate; every variant names the CSV file.
-#[derive(Debug, thiserror::Error)]
-pub enum FoldsError {
-    /// The CSV file cannot be read.
-    #[error("cannot read {}: {source}", .csv.display())]
-    Io {
-        /// CSV file.
-        csv: PathBuf,
-        /// Underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Malformed CSV (e.g. a row with the wrong number of fields).
-    #[error("{}: malformed CSV: {source}", .csv.display())]
-    Csv {
-        /// CSV file.
-        csv: PathBuf,
-        /// Underlying error.
-        #[source]
-        source: csv::Error,
-    },
-    /// The CSV has no header or no data rows.
-    #[error("{}: the CSV is empty ({what})", .csv.display())]
-    Empty {
-        /// CSV file.
-        csv: PathBuf,
-        /// "no header" or "no data rows".
-        what: &'static str,
-    },
-    /// A required column is absent.
-    #[error("{}: missing column {column:?}; the header is {header:?}", .csv.display())]
-    MissingColumn {
-        /// CSV file.
-        csv: PathBuf,
-        /// The column that was looked for.
-        column: String,
-        /// The header as read.
-        header: Vec<String>,
-    },
-    /// A fold value that is not a non-negative integer.
-    #[error("{}, row {row}: fold {value:?} is not a non-negative integer", .csv.display())]
-    BadFold {
-        /// CSV file.
-        csv: PathBuf,
-        /// 1-based line number.
-        row: u64,
-        /// Raw value.
-        value: String,
-    },
-    /// A target value that is not a non-negative integer.
-    #[error("{}, row {row}: target {value:?} is not a non-negative integer", .csv.display())]
-    BadTarget {
-        /// CSV file.
-        csv: PathBuf,
-        /// 1-based line number.
-        row: u64,
-        /// Raw value.
-        value: String,
-    },
-    /// An empty filename.
-    #[error("{}, row {row}: empty filename", .csv.display())]
-    EmptyFilename {
-        /// CSV file.
-        csv: PathBuf,
-        /// 1-based line number.
-        row: u64,
-    },
-    /// The same filename appears twice.
-    #[error("{}: duplicate filename {filename:?} in rows {first} and {second}", .csv.display())]
-    DuplicateFilename {
-        /// CSV file.
-        csv: PathBuf,
-        /// The filename.
-        filename: String,
-        /// Row of the first occurrence.
-        first: u64,
-        /// Row of the repeat.
-        second: u64,
-    },
-    /// One target is used with two category names.
-    #[error(
-        "{}: target {target} is {first:?} in row {first_row} but {second:?} in row {second_row}",
-        .csv.display()
-    )]
-    InconsistentClass {
-        /// CSV file.
-        csv: PathBuf,
-        /// The target.
-        target: u32,
-        /// First category name.
-        first: String,
-        /// Its row.
-        first_row: u64,
-        /// Conflicting category name.
-        second: String,
-        /// Its row.
-        second_row: u64,
-    },
-    /// A row contains bytes that are not UTF-8.
-    #[error("{}, row {row}: field {field} is not valid UTF-8", .csv.display())]
-    NonUtf8 {
-        /// CSV file.
-        csv: PathBuf,
-        /// 1-based line number.
-        row: u64,
-        /// 0-based field index.
-        field: usize,
-    },
-    /// Audio files listed in the CSV that do not exist (all of them).
-    #[error(
-        "{}: {} of {total} audio files are missing from {}:\n  {}",
-        .csv.display(), .missing.len(), .audio_dir.display(),
-        .missing.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n  ")
-    )]
-    MissingFiles {
-        /// CSV file.
-        csv: PathBuf,
-        /// Audio directory.
-        audio_dir: PathBuf,
-        /// Every missing path.
-        missing: Vec<PathBuf>,
-        /// Number of items checked.
-        total: usize,
-    },
-    /// Metadata rows whose file resolves (after `..` and symbolic links) outside the audio folder.
-    #[error(
-        "{}: {} row(s) name files outside the audio folder {} (after resolving '..' and symbolic \
-         links; pass --allow-outside-root to read them anyway):\n  {}",
-        .csv.display(), .rows.len(), .audio_dir.display(),
-        .rows.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n  ")
-    )]
-    OutsideRoot {
-        /// CSV file.
-        csv: PathBuf,
-        /// Audio directory.
-        audio_dir: PathBuf,
-        /// Every such row.
-        rows: Vec<OutsideRow>,
-    },
-    /// The requested fold has no items.
-    #[error("{}: fold {fold} has no items; available folds are {available:?}", .csv.display())]
-    EmptyFold {
-        /// CSV file.
-        csv: PathBuf,
-        /// Requested fold.
-        fold: u32,
-        /// Folds present.
-        available: Vec<u32>,
-    },
-}
+pub use error::{FoldsError, OutsideRow};
+pub use layout::{CsvLayout, FolderLayout, Layout, LayoutOptionError, LayoutOptions};
+pub use tree::AUDIO_EXTENSIONS;
 
-/// A metadata row whose file lies outside the audio folder ([`FoldsError::OutsideRoot`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OutsideRow {
-    /// 1-based CSV line number.
-    pub row: u64,
-    /// The file name as written in the CSV.
-    pub filename: String,
-    /// Where it resolves to.
-    pub resolved: PathBuf,
-}
-
-impl std::fmt::Display for OutsideRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "row {}: {:?} -> {}",
-            self.row,
-            self.filename,
-            self.resolved.display()
-        )
-    }
-}
-
-/// How [`Dataset::open_with`] / [`Dataset::from_csv_with`] treat the metadata. `Default` is the
+/// How [`Dataset::open_with`], [`Dataset::open_layout`] and [`Dataset::from_csv_with`] treat the metadata. `Default` is the
 /// safe policy of [`Dataset::open`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DatasetOptions {
@@ -247,13 +92,15 @@ impl Default for Columns {
 /// One labelled clip.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
-    /// File name as written in the CSV.
+    /// File name as written in the metadata (for [`Layout::Folders`], `class/clip`).
     pub filename: String,
-    /// `audio_dir / filename`.
+    /// Where the file is: `audio_dir / filename` (UrbanSound8K: `audio_dir / fold{N} /
+    /// filename`).
     pub path: PathBuf,
     /// Fold.
     pub fold: u32,
-    /// Class index.
+    /// Class index: the metadata's target column, or the rank of the class name among the
+    /// sorted names where the layout has no such column ([`CsvLayout`], [`FolderLayout`]).
     pub target: u32,
     /// Class name.
     pub category: String,
@@ -272,16 +119,14 @@ pub struct Split {
     pub train_folds: Vec<u32>,
 }
 
-/// Dataset metadata: items in CSV order.
+/// Dataset metadata: items in metadata order.
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    csv: PathBuf,
-    audio_dir: PathBuf,
-    items: Vec<Item>,
-}
-
-fn parse_u32(s: &str) -> Option<u32> {
-    s.trim().parse::<u32>().ok()
+    pub(crate) root: PathBuf,
+    pub(crate) csv: PathBuf,
+    pub(crate) audio_dir: PathBuf,
+    pub(crate) layout: Layout,
+    pub(crate) items: Vec<Item>,
 }
 
 impl Dataset {
@@ -293,12 +138,20 @@ impl Dataset {
 
     /// [`Dataset::open`] with [`DatasetOptions`].
     pub fn open_with(root: &Path, opts: DatasetOptions) -> Result<Dataset, FoldsError> {
-        Self::from_csv_with(
-            &root.join("meta").join("esc50.csv"),
-            &root.join("audio"),
-            &Columns::default(),
-            opts,
-        )
+        Self::open_layout(root, &Layout::default(), opts)
+    }
+
+    /// Opens the dataset at `root` in `layout`. The metadata is checked row by row as for
+    /// [`from_csv`](Self::from_csv) (for [`Layout::Folders`], the fold file is, and it is drawn
+    /// and written first if absent), and the outside-root policy of `opts` applies to every
+    /// layout. Existence and content of the audio files are not checked here (see
+    /// [`check_files`](Self::check_files)); no audio is read.
+    pub fn open_layout(
+        root: &Path,
+        layout: &Layout,
+        opts: DatasetOptions,
+    ) -> Result<Dataset, FoldsError> {
+        layout.open(root, opts)
     }
 
     /// Reads any metadata CSV with the given column names, with the default [`DatasetOptions`].
@@ -311,161 +164,55 @@ impl Dataset {
         Self::from_csv_with(csv, audio_dir, cols, DatasetOptions::default())
     }
 
-    /// [`Dataset::from_csv`] with [`DatasetOptions`].
+    /// [`Dataset::from_csv`] with [`DatasetOptions`]: [`Layout::Csv`] with `cols.target` as the
+    /// target column, `cols.category` as the label column, `csv` and `audio_dir` as given.
     pub fn from_csv_with(
         csv: &Path,
         audio_dir: &Path,
         cols: &Columns,
         opts: DatasetOptions,
     ) -> Result<Dataset, FoldsError> {
-        let csv_path = csv.to_path_buf();
-        let file = std::fs::File::open(csv).map_err(|source| FoldsError::Io {
-            csv: csv_path.clone(),
-            source,
-        })?;
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_reader(file);
-        let cerr = |source: csv::Error| FoldsError::Csv {
-            csv: csv_path.clone(),
-            source,
-        };
-        let header = rdr.byte_headers().map_err(cerr)?.clone();
-        if header.is_empty() {
-            return Err(FoldsError::Empty {
-                csv: csv_path,
-                what: "no header",
-            });
-        }
-        let mut names = Vec::with_capacity(header.len());
-        for (field, h) in header.iter().enumerate() {
-            let s = std::str::from_utf8(h).map_err(|_| FoldsError::NonUtf8 {
-                csv: csv_path.clone(),
-                row: 1,
-                field,
-            })?;
-            names.push(s.trim().trim_start_matches('\u{feff}').to_string());
-        }
-        let col = |name: &str| {
-            names
-                .iter()
-                .position(|n| n == name)
-                .ok_or_else(|| FoldsError::MissingColumn {
-                    csv: csv_path.clone(),
-                    column: name.to_string(),
-                    header: names.clone(),
-                })
-        };
-        let (ci_file, ci_fold, ci_target, ci_cat) = (
-            col(&cols.filename)?,
-            col(&cols.fold)?,
-            col(&cols.target)?,
-            col(&cols.category)?,
-        );
-
-        let mut items = Vec::new();
-        let mut rows = Vec::new();
-        let mut seen: HashMap<String, u64> = HashMap::new();
-        let mut class_rows: HashMap<u32, (String, u64)> = HashMap::new();
-        let mut rec = csv::ByteRecord::new();
-        loop {
-            match rdr.read_byte_record(&mut rec) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => return Err(cerr(e)),
-            }
-            let row = rec.position().map_or(0, |p| p.line());
-            let field = |i: usize| -> Result<&str, FoldsError> {
-                // the csv reader enforces equal field counts, so index i < header.len() exists
-                let bytes = rec.get(i).unwrap_or(b"");
-                std::str::from_utf8(bytes).map_err(|_| FoldsError::NonUtf8 {
-                    csv: csv_path.clone(),
-                    row,
-                    field: i,
-                })
-            };
-            // validate all fields' encoding first so the reported field is the first bad one
-            for i in 0..rec.len() {
-                field(i)?;
-            }
-            let filename = field(ci_file)?.trim().to_string();
-            if filename.is_empty() {
-                return Err(FoldsError::EmptyFilename { csv: csv_path, row });
-            }
-            let fold_s = field(ci_fold)?;
-            let fold = parse_u32(fold_s).ok_or_else(|| FoldsError::BadFold {
-                csv: csv_path.clone(),
-                row,
-                value: fold_s.to_string(),
-            })?;
-            let target_s = field(ci_target)?;
-            let target = parse_u32(target_s).ok_or_else(|| FoldsError::BadTarget {
-                csv: csv_path.clone(),
-                row,
-                value: target_s.to_string(),
-            })?;
-            let category = field(ci_cat)?.trim().to_string();
-            if let Some(&first) = seen.get(&filename) {
-                return Err(FoldsError::DuplicateFilename {
-                    csv: csv_path,
-                    filename,
-                    first,
-                    second: row,
-                });
-            }
-            match class_rows.get(&target) {
-                Some((c, r)) if *c != category => {
-                    return Err(FoldsError::InconsistentClass {
-                        csv: csv_path.clone(),
-                        target,
-                        first: c.clone(),
-                        first_row: *r,
-                        second: category,
-                        second_row: row,
-                    })
-                }
-                Some(_) => {}
-                None => {
-                    class_rows.insert(target, (category.clone(), row));
-                }
-            }
-            seen.insert(filename.clone(), row);
-            rows.push(row);
-            items.push(Item {
-                path: audio_dir.join(&filename),
-                filename,
-                fold,
-                target,
-                category,
-            });
-        }
-        if items.is_empty() {
-            return Err(FoldsError::Empty {
-                csv: csv_path,
-                what: "no data rows",
-            });
-        }
-        if !opts.allow_outside_root {
-            root::check_inside(&csv_path, audio_dir, &items, &rows)?;
-        }
-        Ok(Dataset {
-            csv: csv_path,
+        let layout = Layout::Csv(CsvLayout {
+            metadata: csv.to_path_buf(),
             audio_dir: audio_dir.to_path_buf(),
-            items,
-        })
+            filename_col: cols.filename.clone(),
+            label_col: cols.category.clone(),
+            fold_col: cols.fold.clone(),
+            target_col: Some(cols.target.clone()),
+        });
+        let mut ds = layout.open(Path::new(""), opts)?;
+        // no root was given: the folder above the CSV's folder (ESC-50's `meta/..`)
+        ds.root = csv
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(audio_dir)
+            .to_path_buf();
+        Ok(ds)
     }
 
-    /// The metadata CSV path.
+    /// The dataset root as given to [`open_layout`](Self::open_layout) (for
+    /// [`from_csv`](Self::from_csv), the folder above the CSV's folder).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The layout the dataset was read in (record it with a run's results).
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The metadata CSV path (for [`Layout::Folders`], the fold file).
     pub fn csv_path(&self) -> &Path {
         &self.csv
     }
 
-    /// The audio directory.
+    /// The audio directory (for [`Layout::UrbanSound8K`], the folder above `fold{N}/`; for
+    /// [`Layout::Folders`], the root).
     pub fn audio_dir(&self) -> &Path {
         &self.audio_dir
     }
 
-    /// All items in CSV order.
+    /// All items in metadata order.
     pub fn items(&self) -> &[Item] {
         &self.items
     }

@@ -84,6 +84,11 @@ fn custom_columns_and_open() {
     };
     let ds = Dataset::from_csv(&csv, dir.path(), &cols).unwrap();
     assert_eq!(ds.items()[0].fold, 10);
+    assert_eq!(
+        ds.root(),
+        dir.path().parent().unwrap(),
+        "the folder above the CSV's"
+    );
     assert_eq!(ds.classes(), vec![(3, "siren".into())]);
 
     let e = Dataset::open(dir.path()).unwrap_err();

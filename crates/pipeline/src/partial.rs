@@ -250,6 +250,8 @@ impl DatasetStats {
 fn difference(a: &StatsSource, b: &StatsSource) -> Option<&'static str> {
     if a.features != b.features {
         Some("feature configurations")
+    } else if a.layout != b.layout {
+        Some("dataset layouts")
     } else if a.fingerprint != b.fingerprint {
         Some("datasets (metadata or file sizes differ)")
     } else if a.valid_fold != b.valid_fold || a.train_folds != b.train_folds {
@@ -267,7 +269,7 @@ fn difference(a: &StatsSource, b: &StatsSource) -> Option<&'static str> {
 
 /// Merges runs over disjoint shards of the same training clips, each labelled (a file name, a task
 /// id) for the messages. Refuses, naming both labels, runs of different feature configurations,
-/// datasets, validation folds, axes, sampling or shard counts, and a shard held twice. Missing
+/// dataset layouts, datasets, validation folds, axes, sampling or shard counts, and a shard held twice. Missing
 /// shards are not an error here (merges may be done in a tree); [`DatasetStats::finish`] checks
 /// completeness.
 ///

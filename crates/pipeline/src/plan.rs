@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use specnorm_features::{DecodeOptions, FeatureConfig};
-use specnorm_folds::{Dataset, Item};
+use specnorm_folds::{Dataset, Item, Layout};
 
 use crate::{Axes, PipelineError, Shard};
 
@@ -82,6 +82,9 @@ impl Default for StatsRequest {
 pub struct StatsSource {
     /// The dataset root as given (informational; not compared, nodes may mount it elsewhere).
     pub dataset: String,
+    /// The layout the dataset was read in (ESC-50 for partial files written before layouts).
+    #[serde(default)]
+    pub layout: Layout,
     /// [`dataset_fingerprint`] of the metadata.
     pub fingerprint: String,
     /// The held-out fold.
@@ -175,13 +178,8 @@ impl StatsPlan {
         };
         let clips = req.shard.select(&train);
         let source = StatsSource {
-            dataset: ds
-                .csv_path()
-                .parent()
-                .and_then(|meta| meta.parent())
-                .unwrap_or(ds.audio_dir())
-                .display()
-                .to_string(),
+            dataset: ds.root().display().to_string(),
+            layout: ds.layout().clone(),
             fingerprint: dataset_fingerprint(ds)?,
             valid_fold: req.valid_fold,
             train_folds: split.train_folds,
