@@ -3,11 +3,14 @@
 //! * `spec`: one file to a dB spectrogram (.npy and/or .png)
 //! * `stats`: normalization statistics of a dataset's training folds
 //! * `bench`: feature-pipeline throughput on generated ESC-50-shaped clips
+//! * `config --print`: the feature configuration that defaults, `--config FILE` and flags
+//!   resolve to
 //! * `experiment`, `export` (feature `train`, libtorch) and `infer` (feature
 //!   `infer`, onnxruntime)
 
 mod bench;
 mod common;
+mod config;
 #[cfg(feature = "train")]
 mod experiment;
 #[cfg(feature = "train")]
@@ -36,6 +39,8 @@ enum Cmd {
     Stats(stats::Args),
     /// Measure the feature pipeline (decode, resample, normalize, STFT, dB) in clips/s.
     Bench(bench::Args),
+    /// Print the resolved configuration (defaults < --config FILE < flags) as TOML.
+    Config(config::Args),
     /// Run the normalization experiment (train every setting, report, export).
     #[cfg(feature = "train")]
     Experiment(experiment::Args),
@@ -53,6 +58,7 @@ fn main() -> Result<()> {
         Cmd::Spec(a) => spec::run(a),
         Cmd::Stats(a) => stats::run(a),
         Cmd::Bench(a) => bench::run(a),
+        Cmd::Config(a) => config::run(a),
         #[cfg(feature = "train")]
         Cmd::Experiment(a) => experiment::run(a),
         #[cfg(feature = "train")]
