@@ -35,12 +35,13 @@ class DatasetError(SpecnormError):
 class FeatureExtractor:
     """The specnorm front end: decode, mono, resample, waveform norm, pad/trim, STFT, mel, dB.
 
-    Keywords (defaults in brackets): ``sample_rate`` [16000], ``seconds`` [5.0; None keeps
-    each clip's length], ``waveform_norm`` [True], ``n_fft`` [400], ``win_length`` [n_fft],
+    Keywords (defaults in brackets; the keys of ``specnorm.toml``'s ``[features]`` table and of
+    the CLI's flags, one definition in Rust): ``sample_rate`` [16000], ``seconds`` [5.0; None
+    or 0 keeps each clip's length], ``waveform_norm`` [True], ``n_fft`` [400], ``win_length`` [n_fft],
     ``hop`` [200], ``window`` ["hann" | "hamming" | "rectangular"], ``center`` [True],
-    ``pad_mode`` ["reflect" | "constant"], ``power`` [2.0], ``n_mels`` [None = linear STFT
-    bins], ``f_min`` [0.0], ``f_max`` [None = Nyquist], ``mel_scale`` ["htk" | "slaney"],
-    ``mel_norm`` [None | "slaney"], ``scale`` ["db" | "power" | "ln"], ``top_db`` [None],
+    ``pad_mode`` ["reflect" | "constant"], ``power`` [2.0], ``n_mels`` [None or 0 = linear
+    STFT bins], ``f_min`` [0.0], ``f_max`` [None = Nyquist], ``mel_scale`` ["htk" | "slaney"],
+    ``mel_norm`` ["none" | "slaney"], ``scale`` ["db" | "power" | "ln" (or "log")], ``top_db`` [None],
     ``ln_eps`` [1e-6].
     """
 

@@ -18,6 +18,21 @@ def cli_stats(data, out, *args):
     return specnorm.Stats.from_json(out)
 
 
+def test_cli_config_print_has_the_keys_of_python(tmp_path):
+    """`specnorm config --print` writes the same flat keys, with the same values, as FeatureExtractor.config."""
+    tomllib = pytest.importorskip("tomllib")
+    exe = specnorm_bin()
+    if exe is None:
+        pytest.skip("the specnorm CLI is not built (cargo build -p specnorm, or set SPECNORM_BIN)")
+    conf = tmp_path / "specnorm.toml"
+    conf.write_text("[features]\nsample_rate = 8000\nn_mels = 40\nf_min = 20.0\n")
+    out = subprocess.run([exe, "config", "--print", "--config", str(conf), "--seconds", "1", "--top-db", "80"], check=True, capture_output=True, text=True).stdout
+    printed = tomllib.loads(out)["features"]
+    cfg = specnorm.FeatureExtractor(sample_rate=8000, n_mels=40, f_min=20.0, seconds=1.0, top_db=80.0).config
+    assert printed == {k: v for k, v in cfg.items() if v is not None}
+    assert specnorm.FeatureExtractor(**printed).config == cfg
+
+
 @pytest.mark.parametrize(
     "axes,valid_fold,cli_args,kwargs",
     [

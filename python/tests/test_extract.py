@@ -108,6 +108,28 @@ def test_bad_config():
     assert issubclass(specnorm.ConfigError, specnorm.SpecnormError)
 
 
+def test_keys_are_the_libraries_flat_keys():
+    """The keys, their order and what "off" is come from specnorm_features::FeatureKeys."""
+    cfg = specnorm.FeatureExtractor().config
+    assert list(cfg) == ["sample_rate", "seconds", "waveform_norm", "n_fft", "win_length", "hop", "window", "center", "pad_mode", "power", "n_mels", "f_min", "f_max", "mel_scale", "mel_norm", "scale", "top_db", "ln_eps"]
+    assert (cfg["n_fft"], cfg["hop"], cfg["window"], cfg["scale"], cfg["n_mels"], cfg["top_db"]) == (400, 200, "hann", "db", None, None)
+    free = specnorm.FeatureExtractor(seconds=None, n_mels=0, scale="log", ln_eps=1e-5)
+    assert free.config["seconds"] is None and free.config["n_mels"] is None
+    assert free.config["scale"] == "ln" and free.config["ln_eps"] == 1e-5
+    # n_mels=0 is no mel filterbank: f_min has nothing to apply to
+    with pytest.raises(specnorm.ConfigError, match="f_min applies only to a mel spectrogram"):
+        specnorm.FeatureExtractor(n_mels=0, f_min=0.1)
+    with_mel = specnorm.FeatureExtractor(n_mels=40, f_min=0.1)
+    # floats come back as written, not as the float32's widening (0.10000000149011612)
+    assert with_mel.config["f_min"] == 0.1 and with_mel.config["mel_norm"] == "none"
+    with pytest.raises(specnorm.ConfigError, match=r"top_db applies only to scale = \"db\" \(the scale is \"power\"\)"):
+        specnorm.FeatureExtractor(scale="power", top_db=80.0)
+    with pytest.raises(specnorm.ConfigError, match="n_fft: invalid type: string"):
+        specnorm.FeatureExtractor(n_fft="big")
+    with pytest.raises(specnorm.ConfigError, match="scale: unknown variant `amplitude`, expected one of `db`, `ln`, `log`, `power`"):
+        specnorm.FeatureExtractor(scale="amplitude")
+
+
 def test_from_json_refuses_what_is_not_a_config(tmp_path):
     acc = specnorm.StatsAccumulator("global")
     acc.update(np.ones((1, 1, 2, 3), np.float32))

@@ -4,11 +4,14 @@
 //! * `stats`: normalization statistics of a dataset's training folds
 //! * `bench`: feature-pipeline throughput on generated ESC-50-shaped clips
 //! * `report`: one experiment report from several output folders (shards)
+//! * `config --print`: the feature configuration that defaults, `--config FILE` and flags
+//!   resolve to
 //! * `experiment`, `export` (feature `train`, libtorch) and `infer` (feature
 //!   `infer`, onnxruntime)
 
 mod bench;
 mod common;
+mod config;
 mod dataset;
 #[cfg(feature = "train")]
 mod experiment;
@@ -39,6 +42,8 @@ enum Cmd {
     Stats(Box<stats::Args>),
     /// Measure the feature pipeline (decode, resample, normalize, STFT, dB) in clips/s.
     Bench(bench::Args),
+    /// Print the resolved configuration (defaults < --config FILE < flags) as TOML.
+    Config(config::Args),
     /// Run the normalization experiment (train every setting, report, export).
     #[cfg(feature = "train")]
     Experiment(experiment::Args),
@@ -59,6 +64,7 @@ fn main() -> Result<()> {
         Cmd::Stats(a) => stats::run(*a),
         Cmd::Bench(a) => bench::run(a),
         Cmd::Report(a) => report::run(a),
+        Cmd::Config(a) => config::run(a),
         #[cfg(feature = "train")]
         Cmd::Experiment(a) => experiment::run(a),
         #[cfg(feature = "train")]

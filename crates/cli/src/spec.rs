@@ -33,7 +33,7 @@ pub fn run(a: Args) -> Result<()> {
     if a.out.is_none() && a.png.is_none() {
         bail!("nothing to write: pass --out OUT.npy and/or --png OUT.png");
     }
-    let cfg = a.features.config();
+    let cfg = a.features.config()?;
     let fx = FeatureExtractor::new(cfg.clone())?.with_decode_options(a.decode.options());
     let spec = fx.extract_file(&a.input)?;
     let truncated: Vec<String> = fx.take_truncated().iter().map(|t| t.to_string()).collect();

@@ -127,7 +127,7 @@ pub fn run(a: Args) -> Result<()> {
         batch_size: a.batch_size,
         skip_bad: a.skip_bad,
         allow_truncated: a.decode.allow_truncated,
-        features: a.features.config(),
+        features: a.features.config()?,
     };
     let plan = StatsPlan::new(&ds, &req)?;
     let fx = FeatureExtractor::new(req.features.clone())?.with_decode_options(plan.decode);

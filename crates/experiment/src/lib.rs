@@ -2,6 +2,8 @@
 //!
 //! * [`synth`] generates a deterministic ESC-50-shaped dataset whose clips vary
 //!   strongly in gain and noise floor, so normalization matters.
+//! * [`config_file`] reads `specnorm.toml` (`[features]` and `[experiment]`
+//!   tables; no libtorch).
 //! * [`settings`] names the compared normalizations (`none`, `waveform`,
 //!   `global`, `channel`, `instance`, `pcen`).
 //! * `runner` (feature `train`, needs libtorch) trains every
@@ -25,6 +27,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod config_file;
 #[cfg(feature = "train")]
 pub mod export;
 pub mod report;

@@ -117,16 +117,7 @@ impl std::fmt::Debug for FeatureExtractor {
 impl FeatureExtractor {
     /// Plan the front end for `cfg`.
     pub fn new(cfg: FeatureConfig) -> Result<Self, FeatureError> {
-        if cfg.sample_rate == 0 {
-            return Err(FeatureError::Config("sample_rate must be > 0".into()));
-        }
-        if let Some(s) = cfg.seconds {
-            if !(s.is_finite() && s > 0.0) {
-                return Err(FeatureError::Config(format!(
-                    "seconds must be > 0, got {s}"
-                )));
-            }
-        }
+        cfg.validate()?;
         let plan = SpectrogramPlan::new(&cfg.spectrogram, cfg.sample_rate)
             .map_err(|e| FeatureError::Config(e.to_string()))?;
         Ok(Self {

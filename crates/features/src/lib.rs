@@ -12,7 +12,9 @@
 //!
 //! The crate composes `specnorm-audio` and `specnorm-dsp` and adds nothing but
 //! this order, the configuration that names it (serde, so it travels with
-//! statistics, checkpoints and ONNX files) and batch helpers over rayon.
+//! statistics, checkpoints and ONNX files), the flat keys every front end of
+//! specnorm writes it with ([`keys`]: Python's keyword arguments, the command
+//! line's flags, `specnorm.toml`) and batch helpers over rayon.
 //!
 //! ```
 //! use specnorm_features::{FeatureConfig, FeatureExtractor};
@@ -29,6 +31,7 @@
 #[cfg(feature = "bench")]
 pub mod bench;
 mod extractor;
+pub mod keys;
 
 use std::path::PathBuf;
 
@@ -37,6 +40,9 @@ use specnorm_audio::AudioError;
 use specnorm_dsp::{DspError, SpectrogramConfig};
 
 pub use extractor::{FeatureExtractor, Stage, TruncatedClip};
+pub use keys::{
+    FeatureKeyError, FeatureKeys, MelNormName, MelScaleName, PadModeName, ScaleName, WindowName,
+};
 pub use specnorm_audio::DecodeOptions;
 
 /// Everything that decides what a feature looks like. Stored with statistics,
@@ -82,6 +88,24 @@ impl FeatureConfig {
     pub fn target_len(&self) -> Option<usize> {
         self.seconds
             .map(|s| (s as f64 * self.sample_rate as f64).round() as usize)
+    }
+
+    /// Checks the sample rate, the duration and the spectrogram settings (what
+    /// [`FeatureExtractor::new`] refuses, without planning anything).
+    pub fn validate(&self) -> Result<(), FeatureError> {
+        if self.sample_rate == 0 {
+            return Err(FeatureError::Config("sample_rate must be > 0".into()));
+        }
+        if let Some(s) = self.seconds {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(FeatureError::Config(format!(
+                    "seconds must be > 0, got {s}"
+                )));
+            }
+        }
+        self.spectrogram
+            .validate(self.sample_rate)
+            .map_err(|e| FeatureError::Config(e.to_string()))
     }
 }
 
