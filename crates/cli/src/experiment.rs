@@ -64,6 +64,30 @@ impl clap::ValueEnum for PresetName {
     }
 }
 
+/// `--lr`: a learning rate or `find`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LrArg {
+    /// This peak learning rate.
+    Value(f64),
+    /// Each setting's lr_find suggestion.
+    Find,
+}
+
+impl std::str::FromStr for LrArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "find" {
+            return Ok(LrArg::Find);
+        }
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 => Ok(LrArg::Value(v)),
+            _ => Err(format!(
+                "{s:?} is neither a positive learning rate nor `find`"
+            )),
+        }
+    }
+}
+
 /// Where to train.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceKind {
@@ -91,16 +115,18 @@ impl DeviceKind {
 #[derive(clap::Args, Debug)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// Dataset in ESC-50 layout (e.g. ESC-50-master). Default: a generated
-    /// 10-class dataset written to data/generated/esc10-synth on first use.
+    /// Dataset root (ESC-50 layout unless --layout says otherwise, e.g. ESC-50-master).
+    /// Default: a generated 10-class ESC-50-layout dataset written to
+    /// data/generated/esc10-synth on first use.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Output folder (results.json, results.md, plots, runs/, checkpoints/, onnx/).
     #[arg(long, default_value = "runs/experiment")]
     pub out: PathBuf,
-    /// Validation fold (the others train and give the statistics).
-    #[arg(long, default_value_t = 1, conflicts_with = "cv")]
-    pub valid_fold: u32,
+    /// Validation fold (the others train and give the statistics) [default: the config
+    /// file's `folds`, else 1].
+    #[arg(long, conflicts_with = "cv")]
+    pub valid_fold: Option<u32>,
     /// Cross-validation over every fold instead of one validation fold.
     #[arg(long)]
     pub cv: bool,
@@ -117,9 +143,10 @@ pub struct Args {
     /// Epochs per run [default: the preset's].
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Peak learning rate of the one-cycle schedule [default: the preset's].
-    #[arg(long)]
-    pub lr: Option<f64>,
+    /// Peak learning rate of the one-cycle schedule, or `find`: fastai's lr_find per setting on
+    /// the training folds (its valley suggestion; plots in OUT/lr_find/) [default: the preset's].
+    #[arg(long, value_name = "LR|find")]
+    pub lr: Option<LrArg>,
     /// Batch size [default: the preset's].
     #[arg(long)]
     pub batch_size: Option<usize>,
@@ -135,9 +162,9 @@ pub struct Args {
     /// MixUp alpha (fastai uses 0.4); off by default.
     #[arg(long)]
     pub mixup: Option<f64>,
-    /// Label smoothing epsilon.
-    #[arg(long, default_value_t = 0.0)]
-    pub label_smoothing: f64,
+    /// Label smoothing epsilon [default: 0].
+    #[arg(long)]
+    pub label_smoothing: Option<f64>,
     /// libtorch threads (default: libtorch's choice).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -154,13 +181,18 @@ pub struct Args {
     /// exports no ONNX).
     #[arg(long)]
     pub shard: Option<specnorm_pipeline::ShardSpec>,
+    /// The front end (and `--config FILE.toml`, whose `[experiment]` table sits between the
+    /// preset and these flags). Waveform normalization and the power scale are the settings'.
+    #[command(flatten)]
+    pub features: crate::common::FeatureArgs,
+    // last: its help heading ("Dataset layout") would otherwise cover the flags after it
+    #[command(flatten)]
+    pub dataset: crate::dataset::DatasetArgs,
 }
 
-pub fn run(a: Args) -> Result<()> {
-    // One experiment per output folder: a second one on the same --out refuses (the lock is
-    // released when this process exits, however it exits).
-    let _lock = specnorm_atomic::lock_dir(&a.out)
-        .with_context(|| format!("cannot start: --out {} is locked", a.out.display()))?;
+/// The experiment configuration the arguments describe (generating the default dataset when
+/// no --data is given): preset < config file < flags.
+pub fn config(a: &Args) -> Result<ExperimentConfig> {
     let data = match &a.data {
         Some(d) => d.clone(),
         None => {
@@ -175,32 +207,54 @@ pub fn run(a: Args) -> Result<()> {
             root
         }
     };
+    let resolved = a.features.resolve()?;
     let mut cfg = ExperimentConfig::with_preset(&data, &a.out, a.preset.preset());
+    cfg.features = resolved.features;
+    if let Some(path) = &a.features.config {
+        resolved.file.experiment.apply(&mut cfg, path)?;
+    }
+    cfg.layout = a.dataset.layout()?;
+    cfg.allow_outside_root = a.dataset.allow_outside_root;
+    if a.data.is_none() && cfg.layout != specnorm_folds::Layout::default() {
+        bail!("--layout needs --data: the generated dataset is laid out as ESC-50");
+    }
     if let Some(settings) = &a.settings {
         cfg.settings = settings.iter().map(|s| s.name().to_string()).collect();
     }
     cfg.runs = a.runs.unwrap_or(cfg.runs);
     cfg.model = a.model.unwrap_or(cfg.model);
     cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
-    cfg.lr = a.lr.unwrap_or(cfg.lr);
+    match a.lr {
+        Some(LrArg::Value(v)) => cfg.lr = v,
+        Some(LrArg::Find) => cfg.lr_find = true,
+        None => {}
+    }
     cfg.batch_size = a.batch_size.unwrap_or(cfg.batch_size);
     cfg.device = a.device.config(a.gpu);
-    cfg.mixup = a.mixup;
-    cfg.label_smoothing = a.label_smoothing;
+    cfg.mixup = a.mixup.or(cfg.mixup);
+    cfg.label_smoothing = a.label_smoothing.unwrap_or(cfg.label_smoothing);
     cfg.threads = a.threads;
     cfg.skip_bad = a.skip_bad;
     cfg.export_onnx = !a.no_export;
-    if let Some(spec) = a.shard {
+    if let Some(spec) = &a.shard {
         let (shard, origin) = spec.resolve(|k| std::env::var(k).ok())?;
         eprintln!("shard {shard} of the jobs, {origin}");
         cfg.shard = Some(shard);
     }
     if a.cv {
-        let ds = specnorm_folds::Dataset::open(&data)?;
-        cfg.valid_folds = ds.folds();
-    } else {
-        cfg.valid_folds = vec![a.valid_fold];
+        cfg.valid_folds = specnorm_experiment::runner::dataset_folds(&cfg)?;
+    } else if let Some(f) = a.valid_fold {
+        cfg.valid_folds = vec![f];
     }
+    Ok(cfg)
+}
+
+pub fn run(a: Args) -> Result<()> {
+    // One experiment per output folder: a second one on the same --out refuses (the lock is
+    // released when this process exits, however it exits).
+    let _lock = specnorm_atomic::lock_dir(&a.out)
+        .with_context(|| format!("cannot start: --out {} is locked", a.out.display()))?;
+    let cfg = config(&a)?;
 
     let multi = MultiProgress::new();
     let features_bar: Mutex<Option<ProgressBar>> = Mutex::new(None);

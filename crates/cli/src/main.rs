@@ -19,6 +19,8 @@ mod experiment;
 mod export;
 #[cfg(feature = "infer")]
 mod infer;
+#[cfg(feature = "train")]
+mod lr_find;
 mod report;
 mod spec;
 mod stats;
@@ -46,9 +48,12 @@ enum Cmd {
     Config(config::Args),
     /// Run the normalization experiment (train every setting, report, export).
     #[cfg(feature = "train")]
-    Experiment(experiment::Args),
+    Experiment(Box<experiment::Args>),
     /// Merge the runs of several experiment output folders (e.g. shards) into one report.
     Report(report::Args),
+    /// fastai's learning-rate finder for one setting on the training folds (plot + suggestion).
+    #[cfg(feature = "train")]
+    LrFind(Box<lr_find::Args>),
     /// Export a trained checkpoint to ONNX, normalization included.
     #[cfg(feature = "train")]
     Export(export::Args),
@@ -66,7 +71,9 @@ fn main() -> Result<()> {
         Cmd::Report(a) => report::run(a),
         Cmd::Config(a) => config::run(a),
         #[cfg(feature = "train")]
-        Cmd::Experiment(a) => experiment::run(a),
+        Cmd::Experiment(a) => experiment::run(*a),
+        #[cfg(feature = "train")]
+        Cmd::LrFind(a) => lr_find::run(*a),
         #[cfg(feature = "train")]
         Cmd::Export(a) => export::run(a),
         #[cfg(feature = "infer")]

@@ -72,6 +72,35 @@ impl ExperimentKeys {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Sets the fields of `cfg` this table sets (one layer: call it on the preset's
+    /// configuration, then apply the flags); `path` names the file in errors.
+    #[cfg(feature = "train")]
+    pub fn apply(
+        &self,
+        cfg: &mut crate::runner::ExperimentConfig,
+        path: &Path,
+    ) -> Result<(), ConfigFileError> {
+        if let Some(s) = &self.settings {
+            cfg.settings = s.clone();
+        }
+        if let Some(m) = &self.model {
+            cfg.model =
+                specnorm_train::ModelKind::parse(m).map_err(|_| ConfigFileError::Model {
+                    path: path.into(),
+                    name: m.clone(),
+                })?;
+        }
+        cfg.epochs = self.epochs.unwrap_or(cfg.epochs);
+        cfg.lr = self.lr.unwrap_or(cfg.lr);
+        cfg.runs = self.runs.unwrap_or(cfg.runs);
+        if let Some(f) = &self.folds {
+            cfg.valid_folds = f.clone();
+        }
+        cfg.mixup = self.mixup.or(cfg.mixup);
+        cfg.label_smoothing = self.label_smoothing.unwrap_or(cfg.label_smoothing);
+        Ok(())
+    }
 }
 
 /// A configuration file that cannot be used; each names the file.
@@ -93,6 +122,14 @@ pub enum ConfigFileError {
         path: PathBuf,
         /// The TOML error.
         source: toml::de::Error,
+    },
+    /// An unknown `[experiment] model`.
+    #[error("{}: [experiment] model: unknown network {name:?} (small, xresnet18)", path.display())]
+    Model {
+        /// The file.
+        path: PathBuf,
+        /// The name given.
+        name: String,
     },
     /// An unknown name in `[experiment] settings`.
     #[error("{}: [experiment] settings: {source}", path.display())]

@@ -30,7 +30,7 @@ fn tiny_experiment_runs_and_resumes() {
     cfg.settings = vec!["waveform".into(), "channel".into()];
     cfg.runs = 1;
     assert_eq!(
-        specnorm_experiment::runner::dataset_folds(&data).unwrap(),
+        specnorm_experiment::runner::dataset_folds(&cfg).unwrap(),
         [1, 2, 3, 4, 5]
     );
     cfg.valid_folds = vec![1];
@@ -162,6 +162,18 @@ fn tiny_experiment_runs_and_resumes() {
     single.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(accs(&merged), single);
     assert!(dir.path().join("merged/results.md").is_file());
+
+    // lr_find on the training folds of fold 1: a sweep from 1e-7 towards 10, fastai's valley
+    // inside it, the plot written, and the second call read from the cache.
+    let mut lf = cfg.clone();
+    lf.out_dir = dir.path().join("lr");
+    let r = specnorm_experiment::runner::find_lr(&lf, "channel", &cb).unwrap();
+    assert_eq!((r.setting.as_str(), r.fold), ("channel", 1));
+    assert!(!r.lrs.is_empty() && r.lrs.len() <= 100 && r.lrs.len() == r.losses.len());
+    assert!(r.lrs.windows(2).all(|w| w[0] < w[1]));
+    assert!(r.suggested >= r.lrs[0] && r.suggested <= *r.lrs.last().unwrap());
+    assert!(lf.out_dir.join("lr_find/channel.png").is_file());
+    assert_eq!(specnorm_experiment::runner::find_lr(&lf, "channel", &cb).unwrap(), r);
 
     // A different configuration in the same output directory is refused.
     let mut other = cfg.clone();

@@ -17,8 +17,15 @@ const RUNNER_VERSION: u32 = 1;
 /// Everything the experiment needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentConfig {
-    /// Dataset root in ESC-50 layout (`audio/`, `meta/esc50.csv`).
+    /// Dataset root, read with [`ExperimentConfig::layout`].
     pub data_root: PathBuf,
+    /// How the dataset is laid out (ESC-50 by default). Part of the dataset fingerprint, so
+    /// runs of different layouts (ESC-10 vs ESC-50, other columns) never share a folder.
+    #[serde(default)]
+    pub layout: specnorm_folds::Layout,
+    /// Read metadata entries that resolve outside the dataset's audio folder.
+    #[serde(default)]
+    pub allow_outside_root: bool,
     /// Output directory (created if missing).
     pub out_dir: PathBuf,
     /// Setting names (see [`crate::settings::ALL`]), in report order.
@@ -33,6 +40,11 @@ pub struct ExperimentConfig {
     pub epochs: usize,
     /// Peak learning rate of the one-cycle schedule.
     pub lr: f64,
+    /// Find each setting's learning rate instead (fastai's `lr_find` and `valley` on the
+    /// training folds of the first validation fold, seed 0; `lr` is then unused). Cached in
+    /// `lr_find/`, shown in the report's configuration.
+    #[serde(default)]
+    pub lr_find: bool,
     /// Batch size.
     pub batch_size: usize,
     /// `"auto"` (CUDA if available), `"cpu"`, `"cuda"` or `"cuda:N"`.
@@ -130,6 +142,8 @@ impl ExperimentConfig {
     ) -> Self {
         Self {
             data_root: data_root.into(),
+            layout: specnorm_folds::Layout::default(),
+            allow_outside_root: false,
             out_dir: out_dir.into(),
             settings: preset.settings.iter().map(|s| s.to_string()).collect(),
             runs: preset.runs,
@@ -137,6 +151,7 @@ impl ExperimentConfig {
             model: preset.model,
             epochs: preset.epochs,
             lr: preset.lr,
+            lr_find: false,
             batch_size: preset.batch_size,
             device: "auto".into(),
             mixup: None,
@@ -159,6 +174,9 @@ struct HashedConfig<'a> {
     model: &'a str,
     epochs: usize,
     lr: f64,
+    /// Left out when false, so configurations from before the option keep their hash.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    lr_find: bool,
     batch_size: usize,
     mixup: Option<f64>,
     label_smoothing: f64,
@@ -199,6 +217,15 @@ impl Plan {
         }
         if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
             return bad(format!("lr must be finite and > 0, got {}", cfg.lr));
+        }
+        if !cfg.features.waveform_norm
+            || cfg.features.spectrogram.scale == specnorm_dsp::Scale::Power
+        {
+            return bad(
+                "the settings choose waveform normalization (`none` vs `waveform`) and the \
+                 power spectrogram (`pcen`): leave waveform_norm on and the scale db or ln"
+                    .into(),
+            );
         }
         if cfg.features.target_len().is_none() {
             return bad("features.seconds must be set: batches need a fixed clip duration".into());
@@ -261,6 +288,7 @@ impl OutputDir {
             model: cfg.model.as_str(),
             epochs: cfg.epochs,
             lr: cfg.lr,
+            lr_find: cfg.lr_find,
             batch_size: cfg.batch_size,
             mixup: cfg.mixup,
             label_smoothing: cfg.label_smoothing,
@@ -354,13 +382,14 @@ mod tests {
         let mut c = cfg.clone();
         c.valid_folds = vec![3, 1, 3];
         assert_eq!(Plan::new(&c).unwrap().valid_folds, [1, 3]);
-        let changes: [fn(&mut ExperimentConfig); 6] = [
+        let changes: [fn(&mut ExperimentConfig); 7] = [
             |c| c.settings.clear(),
             |c| c.runs = 0,
             |c| c.lr = f64::NAN,
             |c| c.features.seconds = None,
             |c| c.valid_folds.clear(),
             |c| c.device = "tpu".into(),
+            |c| c.features.waveform_norm = false,
         ];
         for change in changes {
             let mut c = cfg.clone();

@@ -66,7 +66,7 @@ impl DataIndex {
         progress: &(dyn Fn(Progress<'_>) + Sync),
     ) -> Result<(Self, Waveforms), ExperimentError> {
         let root = &cfg.data_root;
-        let ds = specnorm_folds::Dataset::open(root).map_err(|e| dataset_err(root, e))?;
+        let ds = open(root, &cfg.layout, cfg.allow_outside_root)?;
         let total = ds.items().len();
         progress(Progress::Stage(&format!(
             "decoding all {total} clips (once; the waveforms feed every feature variant)"
@@ -179,6 +179,16 @@ fn decode_all(
 /// clips left out (none normally, so `skip_bad` alone changes nothing).
 fn fingerprint(ds: &specnorm_folds::Dataset, root: &Path, skipped: &[BadClip]) -> String {
     let mut bytes = Vec::new();
+    // The layout decides which rows and columns count; ESC-50's adds nothing, so existing
+    // ESC-50 fingerprints (and config hashes) stay as they were.
+    if ds.layout() != &specnorm_folds::Layout::default() {
+        bytes.extend_from_slice(b"\0layout:");
+        bytes.extend_from_slice(
+            serde_json::to_string(ds.layout())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+    }
     for f in [
         ds.csv_path().to_path_buf(),
         root.join(crate::synth::MARKER_FILE),
@@ -195,10 +205,17 @@ fn fingerprint(ds: &specnorm_folds::Dataset, root: &Path, skipped: &[BadClip]) -
     fnv1a_hex(&bytes)
 }
 
-/// The folds of the dataset at `root` (sorted), e.g. to cross-validate over
-/// all of them.
-pub fn dataset_folds(root: &Path) -> Result<Vec<u32>, ExperimentError> {
-    specnorm_folds::Dataset::open(root)
-        .map(|d| d.folds())
-        .map_err(|e| dataset_err(root, e))
+/// The dataset at `root` read with `layout`.
+fn open(
+    root: &Path,
+    layout: &specnorm_folds::Layout,
+    allow_outside_root: bool,
+) -> Result<specnorm_folds::Dataset, ExperimentError> {
+    let opts = specnorm_folds::DatasetOptions { allow_outside_root };
+    specnorm_folds::Dataset::open_layout(root, layout, opts).map_err(|e| dataset_err(root, e))
+}
+
+/// The folds of `cfg`'s dataset (sorted), e.g. to cross-validate over all of them.
+pub fn dataset_folds(cfg: &ExperimentConfig) -> Result<Vec<u32>, ExperimentError> {
+    open(&cfg.data_root, &cfg.layout, cfg.allow_outside_root).map(|d| d.folds())
 }

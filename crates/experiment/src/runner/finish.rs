@@ -26,7 +26,11 @@ pub(crate) fn finish(
         "validation folds": folds.join(", "),
         "model": cfg.model.as_str(),
         "epochs": cfg.epochs,
-        "lr": cfg.lr,
+        "lr": if cfg.lr_find {
+            serde_json::json!({"lr_find": ctx.lrs})
+        } else {
+            serde_json::json!(cfg.lr)
+        },
         "batch_size": cfg.batch_size,
         "mixup": cfg.mixup,
         "label_smoothing": cfg.label_smoothing,

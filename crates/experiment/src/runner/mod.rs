@@ -8,6 +8,7 @@
 //! | dataset index | `dataset` | the clips, classes and folds; every clip decoded and resampled **once**; bad clips listed ([`BadClip`]) |
 //! | jobs | `jobs` | every (setting, fold, seed), finished ones read back (resume) |
 //! | features | `features` | every needed feature variant of every clip, from the decoded waveforms (dB derived from power) |
+//! | learning rates | `lr_find` (with `ExperimentConfig::lr_find`) | fastai's lr_find per setting on the training folds; its suggestion is the setting's lr |
 //! | training | `training` (with `norm`) | per job: the fold's normalization (leakage-guarded), a model, its run file and checkpoint |
 //! | finish | `finish` (with `plots`, `distributions`) | the report (with the feature values' distributions), example plots, `best_runs.json`, ONNX export |
 //!
@@ -35,7 +36,7 @@
 //! use specnorm_experiment::runner::{dataset_folds, run_experiment, ExperimentConfig, Progress};
 //!
 //! let mut cfg = ExperimentConfig::new("data/esc50", "runs/esc50");
-//! cfg.valid_folds = dataset_folds(&cfg.data_root)?; // cross-validation over every fold
+//! cfg.valid_folds = dataset_folds(&cfg)?; // cross-validation over every fold
 //! let outcome = run_experiment(&cfg, &|p| {
 //!     if let Progress::Line(line) = p {
 //!         println!("{line}");
@@ -52,6 +53,7 @@ mod error;
 mod features;
 mod finish;
 mod jobs;
+mod lr_find;
 mod norm;
 mod plots;
 mod training;
@@ -62,6 +64,7 @@ use std::path::PathBuf;
 pub use config::{fnv1a_hex, ExperimentConfig, Preset, BLOG, QUICK};
 pub use dataset::{dataset_folds, BadClip};
 pub use error::ExperimentError;
+pub use lr_find::{find_lr, LrFindResult, LR_END, LR_START, LR_STEPS};
 pub use training::{epoch_table_header, epoch_table_row};
 
 use crate::report::{BestRun, ResultsDoc};
@@ -173,13 +176,18 @@ pub fn run_experiment(
         .collect();
     let features =
         features::FeatureCache::compute(&index, waves, &needed, &cfg.features, progress)?;
-    let ctx = training::Context {
+    let mut ctx = training::Context {
         cfg,
         plan: &plan,
         index: &index,
         features: &features,
         out: &out,
+        lrs: BTreeMap::new(),
     };
+    if cfg.lr_find {
+        let found = lr_find::suggest_all(&ctx, progress)?;
+        ctx.lrs = found.into_iter().map(|(k, r)| (k, r.suggested)).collect();
+    }
     let trained = training::run_jobs(&ctx, jobs, progress)?;
     finish::finish(&ctx, trained, progress)
 }

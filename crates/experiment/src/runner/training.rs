@@ -40,37 +40,45 @@ pub(crate) struct Context<'a> {
     pub features: &'a FeatureCache,
     /// The output folder.
     pub out: &'a OutputDir,
+    /// Learning rate per setting found by lr_find (`ExperimentConfig::lr_find`); empty
+    /// otherwise, and every run trains at `ExperimentConfig::lr`.
+    pub lrs: std::collections::BTreeMap<String, f64>,
+}
+
+impl Context<'_> {
+    /// The peak learning rate of `setting`'s runs.
+    pub fn lr(&self, setting: &str) -> f64 {
+        self.lrs.get(setting).copied().unwrap_or(self.cfg.lr)
+    }
 }
 
 /// The normalized data of one (setting, fold), shared by its seeds.
-struct FoldData {
+pub(crate) struct FoldData {
     setting: &'static str,
     fold: u32,
-    train: InMemoryData,
+    /// The training folds, normalized.
+    pub train: InMemoryData,
     valid: InMemoryData,
     norm: NormSpec,
 }
 
-impl FoldData {
-    fn build(ctx: &Context<'_>, job: &Job, feats: &FeatureSet) -> Result<Self, ExperimentError> {
-        let train_idx = ctx.index.indices(job.fold, false);
-        let valid_idx = ctx.index.indices(job.fold, true);
-        let (norm, _) = norm::fit(
-            ctx.cfg,
-            ctx.index,
-            feats,
-            &job.setting,
-            &train_idx,
-            job.fold,
-        )?;
-        Ok(Self {
-            setting: job.setting.name,
-            fold: job.fold,
-            train: build_data(feats, &train_idx, ctx.index, &norm)?,
-            valid: build_data(feats, &valid_idx, ctx.index, &norm)?,
-            norm,
-        })
-    }
+/// The normalized training and validation data of (`setting`, `fold`) from `feats`.
+pub(crate) fn fold_data(
+    ctx: &Context<'_>,
+    setting: &settings::Setting,
+    fold: u32,
+    feats: &FeatureSet,
+) -> Result<FoldData, ExperimentError> {
+    let train_idx = ctx.index.indices(fold, false);
+    let valid_idx = ctx.index.indices(fold, true);
+    let (norm, _) = norm::fit(ctx.cfg, ctx.index, feats, setting, &train_idx, fold)?;
+    Ok(FoldData {
+        setting: setting.name,
+        fold,
+        train: build_data(feats, &train_idx, ctx.index, &norm)?,
+        valid: build_data(feats, &valid_idx, ctx.index, &norm)?,
+        norm,
+    })
 }
 
 /// Runs every job in order, reporting progress.
@@ -102,7 +110,7 @@ pub(crate) fn run_jobs(
         if !reuse {
             drop(cache.take()); // free the previous copies first
             let feats = ctx.features.require(job.setting.variant())?;
-            cache = Some(FoldData::build(ctx, &job, feats)?);
+            cache = Some(fold_data(ctx, &job.setting, job.fold, feats)?);
         }
         let data = cache
             .as_ref()
@@ -151,7 +159,7 @@ fn train_one(
     let mut model = Model::new(spec, device, job.seed).map_err(terr)?;
     let tcfg = TrainConfig {
         epochs: cfg.epochs,
-        lr: cfg.lr,
+        lr: ctx.lr(job.setting.name),
         batch_size: cfg.batch_size,
         seed: job.seed,
         mixup: cfg.mixup,
