@@ -69,6 +69,13 @@ fn a_mel_experiment_from_a_config_file_with_a_flag_over_it() {
         let r = json(&out.join(format!("runs/{key}.json")));
         assert_eq!(r["epochs"].as_array().unwrap().len(), 1, "{key}");
     }
+    // The report states the front end in words.
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(
+        md.contains("each clip padded or trimmed to 1 s")
+            && md.contains("32 HTK mel bands from 0 Hz to 8 kHz"),
+        "{md}"
+    );
     let results = json(&out.join("results.json"));
     let d = &results["distributions"];
     assert_eq!(d["channels"]["frequency_hz"].as_array().unwrap().len(), 32);

@@ -173,7 +173,10 @@ fn tiny_experiment_runs_and_resumes() {
     assert!(r.lrs.windows(2).all(|w| w[0] < w[1]));
     assert!(r.suggested >= r.lrs[0] && r.suggested <= *r.lrs.last().unwrap());
     assert!(lf.out_dir.join("lr_find/channel.png").is_file());
-    assert_eq!(specnorm_experiment::runner::find_lr(&lf, "channel", &cb).unwrap(), r);
+    assert_eq!(
+        specnorm_experiment::runner::find_lr(&lf, "channel", &cb).unwrap(),
+        r
+    );
 
     // A different configuration in the same output directory is refused.
     let mut other = cfg.clone();

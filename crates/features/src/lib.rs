@@ -30,6 +30,7 @@
 
 #[cfg(feature = "bench")]
 pub mod bench;
+mod describe;
 mod extractor;
 pub mod keys;
 

@@ -22,6 +22,13 @@ pub fn render_markdown(doc: &ResultsDoc) -> String {
     let _ = writeln!(md, "# Spectrogram normalization experiment\n");
     let _ = writeln!(md, "{}\n", doc.summary.conclusion);
     let _ = writeln!(md, "## Configuration\n");
+    if let Some(features) = doc
+        .config
+        .get("features")
+        .and_then(|f| serde_json::from_value::<specnorm_features::FeatureConfig>(f.clone()).ok())
+    {
+        let _ = writeln!(md, "Features: {}.\n", features.describe());
+    }
     let _ = writeln!(md, "- config hash: `{}`", doc.config_hash);
     if let serde_json::Value::Object(map) = &doc.config {
         for (k, v) in map {
