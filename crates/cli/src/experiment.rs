@@ -175,6 +175,8 @@ pub struct Args {
     /// and counted) instead of stopping before any work with the full list.
     #[arg(long)]
     pub skip_bad: bool,
+    #[command(flatten)]
+    pub decode: crate::common::DecodeArgs,
     /// Run one shard of the (setting, fold, seed) jobs: K/N (job i goes to shard i % N + 1),
     /// `auto` (Slurm array) or `auto/N` (Kubernetes Indexed Job), as `stats --shard`. Give each
     /// shard its own --out and join them with `specnorm report DIR... --out DIR` (a shard
@@ -235,6 +237,7 @@ pub fn config(a: &Args) -> Result<ExperimentConfig> {
     cfg.label_smoothing = a.label_smoothing.unwrap_or(cfg.label_smoothing);
     cfg.threads = a.threads;
     cfg.skip_bad = a.skip_bad;
+    cfg.allow_truncated = a.decode.allow_truncated;
     cfg.export_onnx = !a.no_export;
     if let Some(spec) = &a.shard {
         let (shard, origin) = spec.resolve(|k| std::env::var(k).ok())?;

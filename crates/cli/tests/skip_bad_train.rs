@@ -129,6 +129,36 @@ mod experiment {
         assert!(stderr.contains(bad[0].0.as_str()), "{stderr}");
         assert!(stderr.contains("2 of 15 clip(s)"), "{stderr}");
     }
+
+    /// A clip cut off mid-download (header intact, half its data) is a bad clip naming the
+    /// sizes; `--allow-truncated` trains on the part present and lists it.
+    #[test]
+    fn truncated_clips_are_refused_or_accepted_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let bad = dataset_with_bad_clips(&data);
+        for (name, bytes) in &bad {
+            std::fs::write(data.join("audio").join(name), bytes).unwrap();
+        }
+        let cut = &bad[0].0;
+        let full = &bad[0].1;
+        std::fs::write(data.join("audio").join(cut), &full[..full.len() / 2]).unwrap();
+        let o = experiment(&data, &dir.path().join("strict"), &[]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(cut.as_str()) && stderr.contains("truncated"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("1 of 15 clip(s)"), "{stderr}");
+        let o = experiment(&data, &dir.path().join("lenient"), &["--allow-truncated"]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("accepted 1 truncated clip(s)") && stderr.contains(cut.as_str()),
+            "{stderr}"
+        );
+    }
 }
 
 #[cfg(feature = "infer")]

@@ -67,6 +67,12 @@ pub struct ExperimentConfig {
     /// dataset fingerprint), so runs on different clip sets never mix.
     #[serde(default)]
     pub skip_bad: bool,
+    /// Accept truncated clips (the header declares more audio than the file holds): decode
+    /// the part present, list them ([`ExperimentOutcome::truncated_clips`](super::ExperimentOutcome::truncated_clips)).
+    /// Without it each is a bad clip. Not in the config hash; the clips accepted are (through
+    /// the dataset fingerprint).
+    #[serde(default)]
+    pub allow_truncated: bool,
     /// Export the best run of each setting to `onnx/<setting>.onnx` (needs
     /// `save_checkpoints`); outcomes in [`ExperimentOutcome::exports`](super::ExperimentOutcome::exports).
     /// Not done by a shard (the best run is known only after `specnorm report` merged them).
@@ -160,6 +166,7 @@ impl ExperimentConfig {
             threads: None,
             save_checkpoints: true,
             skip_bad: false,
+            allow_truncated: false,
             export_onnx: true,
             shard: None,
         }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use specnorm_features::{FeatureConfig, FeatureExtractor};
 
+use specnorm_features::TruncatedClip;
+
 use super::config::{fnv1a_hex, ExperimentConfig};
 use super::error::ExperimentError;
 use super::Progress;
@@ -51,6 +53,8 @@ pub(crate) struct DataIndex {
     pub fingerprint: String,
     /// Clips of the metadata left out (`skip_bad`).
     pub skipped: Vec<BadClip>,
+    /// Clips accepted although truncated (`allow_truncated`).
+    pub truncated: Vec<TruncatedClip>,
 }
 
 /// Every usable clip decoded, mixed to mono and resampled to the feature
@@ -71,7 +75,18 @@ impl DataIndex {
         progress(Progress::Stage(&format!(
             "decoding all {total} clips (once; the waveforms feed every feature variant)"
         )));
-        let decoded = decode_all(ds.items(), &cfg.features)?;
+        let (decoded, truncated) = decode_all(ds.items(), cfg)?;
+        if !truncated.is_empty() {
+            progress(Progress::Stage(&format!(
+                "accepted {} truncated clip(s) (allow_truncated; only the part present is used):\n  {}",
+                truncated.len(),
+                truncated
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            )));
+        }
         let mut skipped = Vec::new();
         let mut waves = Vec::with_capacity(total);
         let mut kept = Vec::with_capacity(total);
@@ -127,13 +142,14 @@ impl DataIndex {
             .collect::<BTreeSet<u32>>()
             .into_iter()
             .collect();
-        let fingerprint = fingerprint(&ds, root, &skipped);
+        let fingerprint = fingerprint(&ds, root, &skipped, &truncated);
         let index = Self {
             clips,
             classes,
             folds,
             fingerprint,
             skipped,
+            truncated,
         };
         Ok((index, Waveforms(waves)))
     }
@@ -155,16 +171,22 @@ fn dataset_err(root: &Path, e: impl ToString) -> ExperimentError {
 
 /// Decodes and resamples every item in parallel (the front end's length guard
 /// included); a clip that fails is a [`BadClip`] naming the file.
+/// Each clip's waveform (or why not), and the truncated clips accepted under
+/// `cfg.allow_truncated`, sorted by path.
+#[allow(clippy::type_complexity)]
 fn decode_all(
     items: &[specnorm_folds::Item],
-    features: &FeatureConfig,
-) -> Result<Vec<Result<Vec<f32>, BadClip>>, ExperimentError> {
+    cfg: &ExperimentConfig,
+) -> Result<(Vec<Result<Vec<f32>, BadClip>>, Vec<TruncatedClip>), ExperimentError> {
     let loader = FeatureExtractor::new(FeatureConfig {
         waveform_norm: false,
         seconds: None,
-        ..features.clone()
-    })?;
-    Ok(items
+        ..cfg.features.clone()
+    })?
+    .with_decode_options(specnorm_features::DecodeOptions {
+        allow_truncated: cfg.allow_truncated,
+    });
+    let decoded = items
         .par_iter()
         .map(|it| {
             loader.load_waveform(&it.path).map_err(|e| BadClip {
@@ -172,12 +194,20 @@ fn decode_all(
                 error: e.to_string(),
             })
         })
-        .collect())
+        .collect();
+    let mut truncated = loader.take_truncated();
+    truncated.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((decoded, truncated))
 }
 
 /// Fingerprint: the metadata table, for generated data its marker, and the
 /// clips left out (none normally, so `skip_bad` alone changes nothing).
-fn fingerprint(ds: &specnorm_folds::Dataset, root: &Path, skipped: &[BadClip]) -> String {
+fn fingerprint(
+    ds: &specnorm_folds::Dataset,
+    root: &Path,
+    skipped: &[BadClip],
+    truncated: &[TruncatedClip],
+) -> String {
     let mut bytes = Vec::new();
     // The layout decides which rows and columns count; ESC-50's adds nothing, so existing
     // ESC-50 fingerprints (and config hashes) stay as they were.
@@ -196,6 +226,13 @@ fn fingerprint(ds: &specnorm_folds::Dataset, root: &Path, skipped: &[BadClip]) -
         if let Ok(b) = std::fs::read(&f) {
             bytes.extend_from_slice(&b);
         }
+    }
+    // Clips accepted although truncated are different data from the full clips.
+    for t in truncated {
+        bytes.extend_from_slice(b"\0truncated:");
+        let name = t.path.strip_prefix(ds.audio_dir()).unwrap_or(&t.path);
+        bytes.extend_from_slice(name.to_string_lossy().as_bytes());
+        bytes.extend_from_slice(t.truncation.to_string().as_bytes());
     }
     for b in skipped {
         bytes.extend_from_slice(b"\0skipped:");

@@ -75,5 +75,6 @@ pub(crate) fn finish(
         results_md: out.join("results.md"),
         results_json: out.join("results.json"),
         skipped_clips: ctx.index.skipped.clone(),
+        truncated_clips: ctx.index.truncated.clone(),
     })
 }

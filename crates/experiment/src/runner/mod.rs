@@ -144,6 +144,8 @@ pub struct ExperimentOutcome {
     /// Clips left out because they are missing or cannot be decoded (only
     /// with [`ExperimentConfig::skip_bad`]; otherwise they are an error).
     pub skipped_clips: Vec<BadClip>,
+    /// Clips accepted although truncated (`ExperimentConfig::allow_truncated`).
+    pub truncated_clips: Vec<specnorm_features::TruncatedClip>,
     /// ONNX export of each setting's best run (empty without
     /// [`ExperimentConfig::export_onnx`]).
     pub exports: Vec<crate::export::ExportRecord>,

@@ -72,6 +72,7 @@ mod tests {
             folds: vec![1, 2, 3],
             fingerprint: String::new(),
             skipped: Vec::new(),
+            truncated: Vec::new(),
         };
         (index, feats)
     }
