@@ -78,7 +78,7 @@ fn mp3_frame_len(b: &[u8]) -> Option<usize> {
 
 /// Decode with symphonia, mixing to mono. Panics inside symphonia on hostile
 /// input are caught and reported as [`AudioError::Malformed`]. A stream that
-/// decodes to fewer frames than its container states (`n_frames`: FLAC
+/// decodes to fewer frames than its container states (`Track::num_frames`: FLAC
 /// STREAMINFO, MP3 Xing/Info, the Ogg granule position of the last page) is
 /// truncated, under `opts`' policy. For WAV the caller has applied the policy
 /// to the header and passes bytes whose data size is consistent.
