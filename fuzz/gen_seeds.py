@@ -30,8 +30,24 @@ SEEDS = [
     ("alaw-mono-8k.wav", 8000, 400, 1, "WAV", "ALAW"),
     ("flac-mono-16k.flac", 16000, 1000, 1, "FLAC", "PCM_16"),
     ("vorbis-mono-16k.ogg", 16000, 2000, 1, "OGG", "VORBIS"),
-    ("mp3-mono-16k.mp3", 16000, 2000, 1, "MP3", "MPEG_LAYER_III"),
+    ("mp3-mono-16k.mp3", 16000, 2000, 1, "MP3", "MPEG_LAYER_III"),  # MPEG-2 layer III
+    # Added with symphonia 0.6 (issue 15): the other Vorbis and MPEG paths.
+    ("vorbis-stereo-44k.ogg", 44100, 3000, 2, "OGG", "VORBIS"),  # two channels, coupling
+    ("mp3-stereo-44k.mp3", 44100, 2304, 2, "MP3", "MPEG_LAYER_III"),  # MPEG-1, joint stereo
+    ("mp3-mono-8k.mp3", 8000, 1152, 1, "MP3", "MPEG_LAYER_III"),  # MPEG-2.5
 ]
+
+# Seeds written with a small ID3v2.3 tag (one TIT2 frame) in front, the way
+# tagged MP3 downloads start: specnorm-audio skips the tag itself.
+ID3_TAGGED = {"mp3-stereo-44k.mp3": "id3-mp3-stereo-44k.mp3"}
+
+
+def id3v2_tag(title):
+    """An ID3v2.3 tag holding one TIT2 (title) frame, ISO-8859-1 text."""
+    body = b"\x00" + title.encode("latin-1")
+    frame = b"TIT2" + len(body).to_bytes(4, "big") + b"\x00\x00" + body
+    size = len(frame)  # < 128: the syncsafe size is the plain value
+    return b"ID3\x03\x00\x00" + bytes([0, 0, 0, size]) + frame
 
 # 8 configuration bytes for the spectrogram target (see fuzz_targets/spectrogram.rs):
 # rate index, seconds, flags, n_fft lo/hi, win, hop, mel.
@@ -58,6 +74,11 @@ def main():
         with open(f"corpus/spectrogram/seed-{name}", "wb") as f:
             f.write(CONFIGS[i % len(CONFIGS)] + data)
         print(name, len(data))
+        if name in ID3_TAGGED:
+            tagged = id3v2_tag("specnorm seed") + data
+            with open(f"corpus/decode/seed-{ID3_TAGGED[name]}", "wb") as f:
+                f.write(tagged)
+            print(ID3_TAGGED[name], len(tagged))
 
 
 if __name__ == "__main__":

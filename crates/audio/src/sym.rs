@@ -3,13 +3,11 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::audio::{AudioDecoderOptions, CODEC_ID_NULL_AUDIO};
 use symphonia::core::errors::Error as SymError;
-use symphonia::core::formats::FormatOptions;
+use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::{Hint, Probe};
+use symphonia::default::formats::{FlacReader, MpaReader, OggReader, WavReader};
 
 use crate::{Audio, AudioError, AudioInfo, DecodeOptions, LengthUnit, Truncation};
 
@@ -80,7 +78,7 @@ fn mp3_frame_len(b: &[u8]) -> Option<usize> {
 
 /// Decode with symphonia, mixing to mono. Panics inside symphonia on hostile
 /// input are caught and reported as [`AudioError::Malformed`]. A stream that
-/// decodes to fewer frames than its container states (`n_frames`: FLAC
+/// decodes to fewer frames than its container states (`Track::num_frames`: FLAC
 /// STREAMINFO, MP3 Xing/Info, the Ogg granule position of the last page) is
 /// truncated, under `opts`' policy. For WAV the caller has applied the policy
 /// to the header and passes bytes whose data size is consistent.
@@ -116,9 +114,11 @@ fn skip_id3v2(mut b: &[u8]) -> &[u8] {
 
 /// The FLAC file with every metadata block except STREAMINFO removed.
 ///
-/// symphonia 0.5 allocates the lengths declared inside VORBIS_COMMENT and
-/// PICTURE blocks before reading them (up to 4 GiB per field), so a corrupt
-/// tag can abort the process; none of those blocks affect decoding.
+/// None of those blocks affect decoding. symphonia 0.5 allocated the lengths
+/// declared inside VORBIS_COMMENT and PICTURE blocks before reading them (up
+/// to 4 GiB per field), so a corrupt tag could abort the process; 0.6 reads
+/// each block through a stream scoped to the block's length (at most 16 MiB),
+/// but still fails the whole file on a malformed tag, picture or cue sheet.
 fn flac_without_metadata(bytes: &[u8], path: &Path) -> Result<Vec<u8>, AudioError> {
     let trunc = |detail: &str| AudioError::TruncatedHeader {
         path: path.to_path_buf(),
@@ -184,83 +184,71 @@ fn decode_inner(
             reason: format!("{}: {other}", container.ext()),
         },
     };
-    // Only the sniffed container's reader is registered: symphonia's probe
-    // scans past unrecognized bytes for *any* registered marker, so e.g. an
-    // ID3 tag followed by "fLaC" would otherwise reach the FLAC reader and
-    // its unsanitized metadata blocks.
-    let mut probe = Probe::default();
+    // The sniffed container's reader is built directly, without symphonia's
+    // probe: the probe scans past unrecognized bytes for *any* registered
+    // marker, so e.g. an ID3 tag followed by "fLaC" would otherwise reach the
+    // FLAC reader and its unsanitized metadata blocks.
     let mut page_cut = None;
     let owned = match container {
-        Container::Flac => {
-            probe.register_all::<symphonia::default::formats::FlacReader>();
-            flac_without_metadata(bytes, path)?
-        }
+        Container::Flac => flac_without_metadata(bytes, path)?,
         Container::Ogg => {
-            probe.register_all::<symphonia::default::formats::OggReader>();
             // A page cut off is truncation in bytes (the page header states its length);
             // allowed, symphonia reads the complete pages before it.
             let (complete, cut) = crate::ogg::complete_pages(bytes);
             page_cut = crate::truncation_policy(cut, opts, path)?;
             bytes[..complete].to_vec()
         }
-        Container::Wav => {
-            probe.register_all::<symphonia::default::formats::WavReader>();
-            bytes.to_vec()
-        }
-        Container::Mp3 => {
-            probe.register_all::<symphonia::default::formats::MpaReader>();
-            skip_id3v2(bytes).to_vec()
-        }
+        Container::Wav => bytes.to_vec(),
+        Container::Mp3 => skip_id3v2(bytes).to_vec(),
     };
     let mss = MediaSourceStream::new(Box::new(std::io::Cursor::new(owned)), Default::default());
-    // Gapless: drop MP3 encoder delay/padding (LAME/Xing info) and Vorbis
-    // pre-roll, so lengths match libsndfile/torchaudio.
-    let format_opts = FormatOptions {
-        enable_gapless: true,
-        ..FormatOptions::default()
+    let format_opts = FormatOptions::default();
+    let mut format: Box<dyn FormatReader> = match container {
+        Container::Flac => Box::new(FlacReader::try_new(mss, format_opts).map_err(malformed)?),
+        Container::Ogg => Box::new(OggReader::try_new(mss, format_opts).map_err(malformed)?),
+        Container::Wav => Box::new(WavReader::try_new(mss, format_opts).map_err(malformed)?),
+        Container::Mp3 => Box::new(MpaReader::try_new(mss, format_opts).map_err(malformed)?),
     };
-    let mut hint = Hint::new();
-    hint.with_extension(container.ext());
-    let probed = probe
-        .format(&hint, mss, &format_opts, &MetadataOptions::default())
-        .map_err(malformed)?;
-    let mut format = probed.format;
-    let track = format
+    let no_track = || AudioError::NotAudio {
+        path: p(),
+        reason: format!("{} container has no audio track", container.ext()),
+    };
+    let (track_id, params, declared_frames) = format
         .tracks()
         .iter()
-        .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-        .ok_or_else(|| AudioError::NotAudio {
-            path: p(),
-            reason: format!("{} container has no audio track", container.ext()),
-        })?;
-    let track_id = track.id;
-    let params = track.codec_params.clone();
+        .find_map(|t| {
+            let a = t.codec_params.as_ref()?.audio()?;
+            (a.codec != CODEC_ID_NULL_AUDIO).then(|| (t.id, a.clone(), t.num_frames))
+        })
+        .ok_or_else(no_track)?;
     if params.sample_rate == Some(0) {
         return Err(AudioError::ZeroSampleRate { path: p() });
     }
-    if params.channels.is_some_and(|c| c.count() == 0) {
+    if params.channels.as_ref().is_some_and(|c| c.count() == 0) {
         return Err(AudioError::ZeroChannels { path: p() });
     }
     let registry = symphonia::default::get_codecs();
     let codec_name = registry
-        .get_codec(params.codec)
-        .map(|d| d.short_name.to_string())
-        .unwrap_or_else(|| format!("{:?}", params.codec));
+        .get_audio_decoder(params.codec)
+        .map(|d| d.codec.info.short_name.to_string())
+        .unwrap_or_else(|| format!("{}", params.codec));
+    // Gapless (the default): drop MP3 encoder delay/padding (LAME/Xing info)
+    // and Vorbis pre-roll, so lengths match libsndfile/torchaudio.
     let mut decoder = registry
-        .make(&params, &DecoderOptions::default())
+        .make_audio_decoder(&params, &AudioDecoderOptions::default().gapless(true))
         .map_err(malformed)?;
 
     let mut mono: Vec<f32> = Vec::new();
     let mut rate = params.sample_rate.unwrap_or(0);
-    let mut channels = params.channels.map(|c| c.count()).unwrap_or(0);
-    let mut buf: Option<SampleBuffer<f32>> = None;
+    let mut channels = params.channels.as_ref().map(|c| c.count()).unwrap_or(0);
+    let mut interleaved: Vec<f32> = Vec::new();
     let mut consecutive_errors = 0u32;
     let mut last_error: Option<String> = None;
     loop {
         let packet = match format.next_packet() {
-            Ok(p) => p,
+            Ok(Some(p)) => p,
             // End of stream, or a stream cut off mid-packet: keep what we have.
-            Err(SymError::IoError(_)) | Err(SymError::ResetRequired) => break,
+            Ok(None) | Err(SymError::IoError(_)) | Err(SymError::ResetRequired) => break,
             Err(e) => {
                 if mono.is_empty() {
                     return Err(malformed(e));
@@ -268,7 +256,7 @@ fn decode_inner(
                 break;
             }
         };
-        if packet.track_id() != track_id {
+        if packet.track_id != track_id {
             continue;
         }
         let decoded = match decoder.decode(&packet) {
@@ -287,25 +275,20 @@ fn decode_inner(
             Err(e) => return Err(malformed(e)),
         };
         consecutive_errors = 0;
-        let spec = *decoded.spec();
-        let ch = spec.channels.count();
+        let spec = decoded.spec();
+        let ch = spec.channels().count();
         if ch == 0 {
             return Err(AudioError::ZeroChannels { path: p() });
         }
-        if spec.rate == 0 {
+        if spec.rate() == 0 {
             return Err(AudioError::ZeroSampleRate { path: p() });
         }
-        rate = spec.rate;
+        rate = spec.rate();
         channels = ch;
-        let needed = decoded.capacity() as u64;
-        let sb = match &mut buf {
-            Some(b) if b.capacity() as u64 >= needed * ch as u64 && b.capacity() % ch == 0 => b,
-            _ => buf.insert(SampleBuffer::<f32>::new(needed, spec)),
-        };
-        sb.copy_interleaved_ref(decoded);
+        decoded.copy_to_vec_interleaved(&mut interleaved);
         let inv = 1.0 / ch as f32;
         let start = mono.len() * ch;
-        for (k, frame) in sb.samples().chunks_exact(ch).enumerate() {
+        for (k, frame) in interleaved.chunks_exact(ch).enumerate() {
             if let Some(bad) = frame.iter().position(|&x| !crate::in_range(f64::from(x))) {
                 let index = (start + k * ch + bad) as u64;
                 return Err(crate::sample_error(path, index, f64::from(frame[bad])));
@@ -315,9 +298,7 @@ fn decode_inner(
     }
     // Fewer frames than the container states: cut off. (WAV: checked on the
     // header by the caller.)
-    let declared = params
-        .n_frames
-        .filter(|&n| n > 0 && container != Container::Wav);
+    let declared = declared_frames.filter(|&n| n > 0 && container != Container::Wav);
     let truncated = match declared {
         Some(n) if (mono.len() as u64) < n => crate::truncation_policy(
             Some(Truncation {
@@ -333,7 +314,7 @@ fn decode_inner(
     // The Ogg granule position of the last page gives the true length; the
     // last Vorbis packet decodes past it (libvorbis trims it too).
     if container == Container::Ogg {
-        if let Some(n) = params.n_frames.and_then(|n| usize::try_from(n).ok()) {
+        if let Some(n) = declared_frames.and_then(|n| usize::try_from(n).ok()) {
             if n > 0 {
                 mono.truncate(n);
             }
