@@ -2,36 +2,16 @@
 //! `.npy`, `stats` writes its outputs deterministically, and bad inputs give a
 //! non-zero exit with the offending file names on stderr.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::*;
 use ndarray::{Array2, Array4, Axis};
 use specnorm_audio::{encode_wav, write_wav, WavFormat};
 use specnorm_features::{FeatureConfig, FeatureExtractor};
 use specnorm_stats::{Stats, StatsAccumulator};
-
-fn specnorm(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_specnorm"));
-    for a in args {
-        cmd.arg(a);
-    }
-    cmd.output().expect("the specnorm binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        stderr(o)
-    );
-}
 
 fn sine(freq: f64, sr: u32, n: usize, amp: f64) -> Vec<f32> {
     (0..n)

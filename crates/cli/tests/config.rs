@@ -2,49 +2,15 @@
 //! library defaults < file < flags resolve to (and reads back its own output), bad files and
 //! bad values fail naming the file and the key, and `stats` records the resolved configuration.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+
+use common::*;
 use specnorm_audio::{write_wav, WavFormat};
 use specnorm_experiment::config_file::ConfigFile;
 use specnorm_features::{FeatureConfig, FeatureKeys};
 use specnorm_stats::Stats;
-
-fn specnorm(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_specnorm"));
-    for a in args {
-        cmd.arg(a);
-    }
-    cmd.output().expect("the specnorm binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        stdout(o),
-        stderr(o)
-    );
-}
-
-#[track_caller]
-fn assert_fails_with(o: &Output, parts: &[&str]) {
-    assert!(!o.status.success(), "succeeded: {}", stdout(o));
-    let e = stderr(o);
-    for p in parts {
-        assert!(e.contains(p), "stderr lacks {p:?}:\n{e}");
-    }
-}
 
 /// `config --print` with `args`, parsed back.
 fn print(args: &[&dyn AsRef<std::ffi::OsStr>]) -> (String, ConfigFile) {

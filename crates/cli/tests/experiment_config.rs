@@ -4,22 +4,12 @@
 //! `cargo xtask test` puts on LD_LIBRARY_PATH).
 #![cfg(feature = "train")]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
-use specnorm_experiment::synth::{generate, SynthConfig};
-
-fn tiny_dataset(root: &Path) {
-    let synth = SynthConfig {
-        n_classes: 3,
-        clips_per_class: 10,
-        n_folds: 5,
-        duration_s: 1.0,
-        sample_rate: 16_000,
-        ..SynthConfig::default()
-    };
-    generate(root, &synth).unwrap();
-}
+use common::*;
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -29,7 +19,7 @@ fn json(path: &Path) -> serde_json::Value {
 fn a_mel_experiment_from_a_config_file_with_a_flag_over_it() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    tiny_dataset(&data);
+    tiny_synth(&data);
     let toml = dir.path().join("specnorm.toml");
     std::fs::write(
         &toml,

@@ -2,33 +2,13 @@
 //! `stats`, counted in the provenance) and metadata entries outside the dataset
 //! (`--allow-outside-root`).
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+
+use common::*;
 use specnorm_audio::{encode_wav, WavFormat};
 use specnorm_stats::Stats;
-
-fn specnorm(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_specnorm"));
-    for a in args {
-        cmd.arg(a);
-    }
-    cmd.output().expect("the specnorm binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstderr: {}",
-        o.status,
-        stderr(o)
-    );
-}
 
 fn tone(freq: f64, n: usize) -> Vec<f32> {
     (0..n)

@@ -2,43 +2,15 @@
 //! generated WAVs: the clips it reads, the fold file it writes and reuses, and errors that name
 //! the file and the row.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use common::*;
 use specnorm_audio::{write_wav, WavFormat};
 use specnorm_stats::Stats;
-
-fn specnorm(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_specnorm"));
-    for a in args {
-        cmd.arg(a);
-    }
-    cmd.output().expect("the specnorm binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        stderr(o)
-    );
-}
-
-#[track_caller]
-fn assert_fails_with(o: &Output, wants: &[&str]) {
-    assert!(!o.status.success(), "expected failure: {}", stderr(o));
-    for w in wants {
-        assert!(stderr(o).contains(w), "want {w:?} in {}", stderr(o));
-    }
-}
 
 /// A quarter-second 16 kHz tone.
 fn wav(path: &Path, freq: f64) {

@@ -3,28 +3,18 @@
 //! libtorch on LD_LIBRARY_PATH, which `cargo xtask test` exports).
 #![cfg(feature = "train")]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::*;
 use specnorm_experiment::results::RunRecord;
-use specnorm_experiment::synth::{generate, SynthConfig};
 
 const SETTINGS: [&str; 3] = ["waveform", "channel", "instance"];
 const SEEDS: u64 = 2;
-
-fn tiny_dataset(root: &Path) {
-    let synth = SynthConfig {
-        n_classes: 3,
-        clips_per_class: 10,
-        n_folds: 5,
-        duration_s: 1.0,
-        sample_rate: 16_000,
-        ..SynthConfig::default()
-    };
-    generate(root, &synth).unwrap();
-}
 
 fn experiment(data: &Path, out: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_specnorm"));
@@ -82,7 +72,7 @@ fn killed_experiment_resumes_without_redoing_finished_runs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let out = dir.path().join("out");
-    tiny_dataset(&data);
+    tiny_synth(&data);
     let runs_dir = out.join("runs");
     let log: PathBuf = dir.path().join("first.log");
 

@@ -5,22 +5,12 @@
 //! experiment on a locked `--out` refuses.
 #![cfg(feature = "train")]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
-use specnorm_experiment::synth::{generate, SynthConfig};
-
-fn tiny_dataset(root: &Path) {
-    let synth = SynthConfig {
-        n_classes: 3,
-        clips_per_class: 10,
-        n_folds: 5,
-        duration_s: 1.0,
-        sample_rate: 16_000,
-        ..SynthConfig::default()
-    };
-    generate(root, &synth).unwrap();
-}
+use common::*;
 
 /// One setting, two seeds, one epoch of the small model.
 fn experiment(data: &Path, out: &Path, fail: Option<&str>) -> Output {
@@ -68,7 +58,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
 fn a_full_disk_while_writing_fails_cleanly_and_a_rerun_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    tiny_dataset(&data);
+    tiny_synth(&data);
     let out = dir.path().join("out");
 
     // The second run's checkpoint cannot be written.
