@@ -131,9 +131,16 @@ fn detectability_sentence(tied: &[&PairComparison], testable_pairs: usize) -> St
     let runs = p
         .runs_for_stated
         .map_or(format!("more than {MAX_RUNS}"), |n| n.to_string());
+    // An accuracy difference is at most 100 points: past that, nothing can be told apart.
+    let below = if d < 1.0 {
+        format!("Differences below {:.1} points", 100.0 * d)
+    } else {
+        "No accuracy difference (even 100 points)".to_string()
+    };
     format!(
-        " Differences below {:.1} points cannot be told apart with {} paired runs (power          {POWER}, two-sided α = {alpha:.4}: {ALPHA} after Holm's correction for {testable_pairs}          comparison(s)); telling {:.0} points apart would take {runs} paired runs.",
-        100.0 * d,
+        " {below} cannot be told apart with {} paired runs (power {POWER}, two-sided \
+         α = {alpha:.4}: {ALPHA} after Holm's correction for {testable_pairs} comparison(s)); \
+         telling {:.0} points apart would take {runs} paired runs.",
         p.pairs,
         100.0 * STATED_DIFFERENCE
     )
