@@ -37,7 +37,8 @@ impl Fixture {
     }
 
     fn key(&self, config: serde_json::Value, dtype: Dtype) -> CacheKey {
-        let fp = DatasetFingerprint::of("ds", std::slice::from_ref(&self.csv), &self.clips).unwrap();
+        let fp =
+            DatasetFingerprint::of("ds", std::slice::from_ref(&self.csv), &self.clips).unwrap();
         let names = self.clips.iter().map(|(n, _)| n.clone()).collect();
         CacheKey::new(config, dtype, fp, names)
     }

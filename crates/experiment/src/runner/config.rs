@@ -66,6 +66,13 @@ pub struct ExperimentConfig {
     /// [`crate::report::merge_dirs`] joins them. Not part of the config hash.
     #[serde(default)]
     pub shard: Option<specnorm_pipeline::Shard>,
+    /// On-disk feature cache folder (`crate::feature_cache`): clips are decoded and
+    /// featurized one chunk at a time into memory-mapped files there (reused by later runs
+    /// and by every setting that reads the same variant), instead of holding every waveform
+    /// and every variant in memory. `None`: all in memory. Not part of the config hash (the
+    /// features are the same, bit for bit).
+    #[serde(default)]
+    pub feature_cache: Option<PathBuf>,
 }
 
 /// A named recipe: the settings compared and the training hyper-parameters.
@@ -147,6 +154,7 @@ impl ExperimentConfig {
             skip_bad: false,
             export_onnx: true,
             shard: None,
+            feature_cache: None,
         }
     }
 }

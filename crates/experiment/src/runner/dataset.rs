@@ -3,11 +3,11 @@
 //! is decoded twice in an experiment), bad clips listed or left out, and the
 //! fingerprint that ties run files to this clip set.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use specnorm_features::{FeatureConfig, FeatureExtractor};
+use specnorm_features::FeatureConfig;
 
 use super::config::{fnv1a_hex, ExperimentConfig};
 use super::error::ExperimentError;
@@ -65,8 +65,7 @@ impl DataIndex {
         cfg: &ExperimentConfig,
         progress: &(dyn Fn(Progress<'_>) + Sync),
     ) -> Result<(Self, Waveforms), ExperimentError> {
-        let root = &cfg.data_root;
-        let ds = specnorm_folds::Dataset::open(root).map_err(|e| dataset_err(root, e))?;
+        let ds = open(cfg)?;
         let total = ds.items().len();
         progress(Progress::Stage(&format!(
             "decoding all {total} clips (once; the waveforms feed every feature variant)"
@@ -74,16 +73,29 @@ impl DataIndex {
         let decoded = decode_all(ds.items(), &cfg.features)?;
         let mut skipped = Vec::new();
         let mut waves = Vec::with_capacity(total);
-        let mut kept = Vec::with_capacity(total);
         for (item, r) in ds.items().iter().zip(decoded) {
             match r {
-                Ok(w) => {
-                    waves.push(w);
-                    kept.push(item);
-                }
-                Err(bad) => skipped.push(bad),
+                Ok(w) => waves.push(w),
+                Err(bad) => skipped.push(BadClip {
+                    path: item.path.clone(),
+                    error: bad.error,
+                }),
             }
         }
+        let index = Self::with_skipped(cfg, &ds, skipped, progress)?;
+        Ok((index, Waveforms(waves)))
+    }
+
+    /// The index of `ds` without the clips `skipped` (found bad by whoever decoded them):
+    /// they are an [`ExperimentError::BadClips`] unless `cfg.skip_bad`.
+    pub fn with_skipped(
+        cfg: &ExperimentConfig,
+        ds: &specnorm_folds::Dataset,
+        skipped: Vec<BadClip>,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+    ) -> Result<Self, ExperimentError> {
+        let root = &cfg.data_root;
+        let total = ds.items().len();
         if !skipped.is_empty() {
             if !cfg.skip_bad {
                 return Err(ExperimentError::BadClips {
@@ -98,6 +110,12 @@ impl DataIndex {
                 list_bad(&skipped)
             )));
         }
+        let bad: HashSet<&Path> = skipped.iter().map(|b| b.path.as_path()).collect();
+        let kept: Vec<&specnorm_folds::Item> = ds
+            .items()
+            .iter()
+            .filter(|it| !bad.contains(it.path.as_path()))
+            .collect();
         // Targets may be sparse (e.g. an ESC-10 subset): the model's labels are
         // their ranks.
         let class_list = ds.classes();
@@ -127,15 +145,14 @@ impl DataIndex {
             .collect::<BTreeSet<u32>>()
             .into_iter()
             .collect();
-        let fingerprint = fingerprint(&ds, root, &skipped);
-        let index = Self {
+        let fingerprint = fingerprint(ds, root, &skipped);
+        Ok(Self {
             clips,
             classes,
             folds,
             fingerprint,
             skipped,
-        };
-        Ok((index, Waveforms(waves)))
+        })
     }
 
     /// Indices of the clips in `fold` (`in_fold`) or in every other fold.
@@ -144,6 +161,12 @@ impl DataIndex {
             .filter(|&k| (self.clips[k].fold == fold) == in_fold)
             .collect()
     }
+}
+
+/// Reads the metadata of the dataset at `cfg.data_root` (no audio).
+pub(crate) fn open(cfg: &ExperimentConfig) -> Result<specnorm_folds::Dataset, ExperimentError> {
+    let root = &cfg.data_root;
+    specnorm_folds::Dataset::open(root).map_err(|e| dataset_err(root, e))
 }
 
 fn dataset_err(root: &Path, e: impl ToString) -> ExperimentError {
@@ -159,11 +182,7 @@ fn decode_all(
     items: &[specnorm_folds::Item],
     features: &FeatureConfig,
 ) -> Result<Vec<Result<Vec<f32>, BadClip>>, ExperimentError> {
-    let loader = FeatureExtractor::new(FeatureConfig {
-        waveform_norm: false,
-        seconds: None,
-        ..features.clone()
-    })?;
+    let loader = crate::extract::waveform_loader(features)?;
     Ok(items
         .par_iter()
         .map(|it| {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use specnorm_contract::CheckpointMeta;
 use specnorm_norm::NormSpec;
-use specnorm_train::{InMemoryData, Model, ModelSpec, TrainConfig};
+use specnorm_train::{DataPlacement, InMemoryData, Model, ModelSpec, TrainConfig};
 
 use super::config::{ExperimentConfig, OutputDir, Plan};
 use super::dataset::DataIndex;
@@ -49,6 +49,8 @@ struct FoldData {
     train: InMemoryData,
     valid: InMemoryData,
     norm: NormSpec,
+    /// Built from the on-disk cache: keep the data on the host (see `placement`).
+    mapped: bool,
 }
 
 impl FoldData {
@@ -63,12 +65,20 @@ impl FoldData {
             &train_idx,
             job.fold,
         )?;
+        // A mapped set's pages leave the resident set after each pass: only the fold's
+        // normalized copies stay.
+        feats.release();
+        let train = build_data(feats, &train_idx, ctx.index, &norm)?;
+        feats.release();
+        let valid = build_data(feats, &valid_idx, ctx.index, &norm)?;
+        feats.release();
         Ok(Self {
             setting: job.setting.name,
             fold: job.fold,
-            train: build_data(feats, &train_idx, ctx.index, &norm)?,
-            valid: build_data(feats, &valid_idx, ctx.index, &norm)?,
+            train,
+            valid,
             norm,
+            mapped: feats.is_mapped(),
         })
     }
 }
@@ -158,6 +168,7 @@ fn train_one(
         label_smoothing: cfg.label_smoothing,
         device,
         threads: cfg.threads,
+        placement: placement(data.mapped, device),
         ..TrainConfig::default()
     };
     let mut epochs: Vec<EpochMetrics> = Vec::with_capacity(cfg.epochs);
@@ -214,6 +225,20 @@ fn train_one(
     Ok(record)
 }
 
+/// Where training keeps a fold's data: with the feature cache on a CPU, batches are gathered
+/// from the fold's copy (a resident set would be a second host copy of it); otherwise
+/// specnorm-train decides.
+fn placement(mapped: bool, device: tch::Device) -> DataPlacement {
+    if mapped && device == tch::Device::Cpu {
+        DataPlacement::PerBatch
+    } else {
+        DataPlacement::Auto
+    }
+}
+
+/// Clips copied from a mapped set between two releases of its pages.
+const RELEASE_EVERY: usize = 64;
+
 /// Stacks normalized copies of the selected clips into `[N, 1, F, T]`.
 fn build_data(
     feats: &FeatureSet,
@@ -221,11 +246,17 @@ fn build_data(
     index: &DataIndex,
     norm: &NormSpec,
 ) -> Result<InMemoryData, ExperimentError> {
-    let (f, t) = feats.first().map_or((0, 0), |a| a.dim());
+    let (f, t) = match feats.len() {
+        0 => (0, 0),
+        _ => feats.view(0)?.dim(),
+    };
     let mut x = Vec::with_capacity(idx.len() * f * t);
     let mut y = Vec::with_capacity(idx.len());
-    for &i in idx {
-        let a = settings::apply(&norm.normalizer, &feats[i])?;
+    for (n, &i) in idx.iter().enumerate() {
+        if n % RELEASE_EVERY == RELEASE_EVERY - 1 {
+            feats.release(); // a mapped set: only the copy grows, not the pages read
+        }
+        let a = settings::apply(&norm.normalizer, &*feats.array(i)?)?;
         if a.dim() != (f, t) {
             return Err(ExperimentError::Dataset {
                 root: index.clips[i].path.clone(),
