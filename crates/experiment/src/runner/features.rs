@@ -24,7 +24,7 @@ pub(crate) enum FeatureSet {
     /// Computed in this process, held in memory.
     Memory(Vec<Array2<f32>>),
     /// A memory-mapped cache file (rows in dataset order).
-    Mapped(CacheFile),
+    Mapped(Box<CacheFile>),
 }
 
 impl FeatureSet {
@@ -82,7 +82,7 @@ impl FeatureCache {
         Self {
             sets: files
                 .into_iter()
-                .map(|(v, f)| (v, FeatureSet::Mapped(f)))
+                .map(|(v, f)| (v, FeatureSet::Mapped(Box::new(f))))
                 .collect(),
         }
     }
