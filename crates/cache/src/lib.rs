@@ -5,7 +5,7 @@
 //! One file per [`CacheKey`]: the feature configuration (any serde value, e.g. a
 //! `specnorm_features::FeatureConfig` serialized), the element type ([`Dtype`]: f32, or f16 to
 //! halve the disk) and the [`DatasetFingerprint`] (metadata files' contents, every clip's
-//! name, size and modification time). Layout ([`format`]):
+//! name, size and modification time). Layout ([`format`](mod@format)):
 //!
 //! ```text
 //! [0, 64)          magic "SPNFEAT1", zeros
