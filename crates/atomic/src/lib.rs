@@ -53,6 +53,8 @@
 //!   directory after the rename; that is not done (the guarantee is "never
 //!   half-written", not "survives a crash right after returning").
 //!
+//! [`Pending`] is the same protocol for a writer that streams into several files at once.
+//!
 //! Also here: [`lock_dir`], an exclusive lock on an output folder (one writer at a time), and,
 //! with the cargo feature `fault-injection` (tests only), [`FAIL_WRITES_ENV`]: writes whose
 //! target path contains its value fail with `ENOSPC`, to test that callers report the path and
@@ -61,9 +63,11 @@
 
 mod fault;
 mod lock;
+mod pending;
 
 pub use fault::FAIL_WRITES_ENV;
 pub use lock::{lock_dir, DirLock, LOCK_FILE};
+pub use pending::Pending;
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};

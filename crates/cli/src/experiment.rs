@@ -21,7 +21,8 @@ const EXAMPLES: &str = "Examples:
   specnorm experiment --data ESC-50-master --settings none,global,channel --cv --device cuda
   specnorm experiment --out runs/experiment             # again: finished runs are skipped
   specnorm experiment --data ESC-50-master --preset blog --shard auto --out runs/blog/$SLURM_ARRAY_TASK_ID
-  specnorm report runs/blog/* --out runs/blog-report      # one report from the shards";
+  specnorm report runs/blog/* --out runs/blog-report      # one report from the shards
+  specnorm experiment --data ESC-50-master --cache cache/esc50   # features memory-mapped from disk";
 
 /// A named recipe (`--preset`); the flags override its values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,6 +184,11 @@ pub struct Args {
     /// exports no ONNX).
     #[arg(long)]
     pub shard: Option<specnorm_pipeline::ShardSpec>,
+    /// On-disk feature cache folder (see `specnorm features`): clips are featurized one chunk
+    /// at a time into memory-mapped files there, reused by later runs, instead of holding every
+    /// waveform and feature variant in memory. Results are the same, bit for bit.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
     /// The front end (and `--config FILE.toml`, whose `[experiment]` table sits between the
     /// preset and these flags). Waveform normalization and the power scale are the settings'.
     #[command(flatten)]
@@ -239,6 +245,7 @@ pub fn config(a: &Args) -> Result<ExperimentConfig> {
     cfg.skip_bad = a.skip_bad;
     cfg.allow_truncated = a.decode.allow_truncated;
     cfg.export_onnx = !a.no_export;
+    cfg.feature_cache = a.cache.clone();
     if let Some(spec) = &a.shard {
         let (shard, origin) = spec.resolve(|k| std::env::var(k).ok())?;
         eprintln!("shard {shard} of the jobs, {origin}");

@@ -2,6 +2,7 @@
 //!
 //! * `spec`: one file to a dB spectrogram (.npy and/or .png)
 //! * `stats`: normalization statistics of a dataset's training folds
+//! * `features`: the on-disk feature cache of a dataset (what `experiment --cache` reads)
 //! * `bench`: feature-pipeline throughput on generated ESC-50-shaped clips
 //! * `report`: one experiment report from several output folders (shards)
 //! * `config --print`: the feature configuration that defaults, `--config FILE` and flags
@@ -17,6 +18,7 @@ mod dataset;
 mod experiment;
 #[cfg(feature = "train")]
 mod export;
+mod features;
 #[cfg(feature = "infer")]
 mod infer;
 #[cfg(feature = "train")]
@@ -42,6 +44,8 @@ enum Cmd {
     Spec(spec::Args),
     /// Stream a dataset's training folds and compute mean/std statistics.
     Stats(Box<stats::Args>),
+    /// Write the on-disk feature cache of a dataset (memory-mapped by `experiment --cache`).
+    Features(Box<features::Args>),
     /// Measure the feature pipeline (decode, resample, normalize, STFT, dB) in clips/s.
     Bench(bench::Args),
     /// Print the resolved configuration (defaults < --config FILE < flags) as TOML.
@@ -67,6 +71,7 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Spec(a) => spec::run(a),
         Cmd::Stats(a) => stats::run(*a),
+        Cmd::Features(a) => features::run(*a),
         Cmd::Bench(a) => bench::run(a),
         Cmd::Report(a) => report::run(a),
         Cmd::Config(a) => config::run(a),

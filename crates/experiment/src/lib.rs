@@ -30,6 +30,8 @@
 pub mod config_file;
 #[cfg(feature = "train")]
 pub mod export;
+mod extract;
+pub mod feature_cache;
 pub mod report;
 pub mod results;
 #[cfg(feature = "train")]

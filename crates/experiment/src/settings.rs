@@ -18,7 +18,7 @@
 
 use std::collections::BTreeSet;
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 use specnorm_features::FeatureConfig;
 use specnorm_norm::{NormError, Normalizer, PcenConfig};
@@ -263,7 +263,7 @@ pub fn pcen_config(features: &FeatureConfig) -> PcenConfig {
 }
 
 /// One training spectrogram `[F, T]` and the fold it comes from.
-pub type FoldClip<'a> = (u32, &'a Array2<f32>);
+pub type FoldClip<'a> = (u32, ArrayView2<'a, f32>);
 
 /// Accumulates global or per-channel statistics over `[F, T]` training
 /// spectrograms (viewed as `[1, 1, F, T]` batches). The provenance folds are the
@@ -394,7 +394,7 @@ mod tests {
         let train: Vec<FoldClip<'_>> = c
             .iter()
             .enumerate()
-            .map(|(i, x)| (2 + i as u32 % 2, x))
+            .map(|(i, x)| (2 + i as u32 % 2, x.view()))
             .collect();
         let cfg = FeatureConfig::default();
         let (n, stats) = fit_normalizer(&by_name("global").unwrap(), &train, 1, "t", &cfg).unwrap();

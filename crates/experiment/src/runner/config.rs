@@ -84,6 +84,13 @@ pub struct ExperimentConfig {
     /// [`crate::report::merge_dirs`] joins them. Not part of the config hash.
     #[serde(default)]
     pub shard: Option<specnorm_pipeline::Shard>,
+    /// On-disk feature cache folder (`crate::feature_cache`): clips are decoded and
+    /// featurized one chunk at a time into memory-mapped files there (reused by later runs
+    /// and by every setting that reads the same variant), instead of holding every waveform
+    /// and every variant in memory. `None`: all in memory. Not part of the config hash (the
+    /// features are the same, bit for bit).
+    #[serde(default)]
+    pub feature_cache: Option<PathBuf>,
 }
 
 /// A named recipe: the settings compared and the training hyper-parameters.
@@ -169,6 +176,7 @@ impl ExperimentConfig {
             allow_truncated: false,
             export_onnx: true,
             shard: None,
+            feature_cache: None,
         }
     }
 }
@@ -231,6 +239,13 @@ impl Plan {
             return bad(
                 "the settings choose waveform normalization (`none` vs `waveform`) and the \
                  power spectrogram (`pcen`): leave waveform_norm on and the scale db or ln"
+                    .into(),
+            );
+        }
+        if cfg.allow_truncated && cfg.feature_cache.is_some() {
+            return bad(
+                "allow_truncated is not supported with a feature cache (its streaming decoder \
+                 treats truncated clips as bad clips): drop one of them"
                     .into(),
             );
         }

@@ -3,11 +3,10 @@
 //! is decoded twice in an experiment), bad clips listed or left out, and the
 //! fingerprint that ties run files to this clip set.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use specnorm_features::{FeatureConfig, FeatureExtractor};
 
 use specnorm_features::TruncatedClip;
 
@@ -69,8 +68,7 @@ impl DataIndex {
         cfg: &ExperimentConfig,
         progress: &(dyn Fn(Progress<'_>) + Sync),
     ) -> Result<(Self, Waveforms), ExperimentError> {
-        let root = &cfg.data_root;
-        let ds = open(root, &cfg.layout, cfg.allow_outside_root)?;
+        let ds = open(cfg)?;
         let total = ds.items().len();
         progress(Progress::Stage(&format!(
             "decoding all {total} clips (once; the waveforms feed every feature variant)"
@@ -89,16 +87,31 @@ impl DataIndex {
         }
         let mut skipped = Vec::new();
         let mut waves = Vec::with_capacity(total);
-        let mut kept = Vec::with_capacity(total);
         for (item, r) in ds.items().iter().zip(decoded) {
             match r {
-                Ok(w) => {
-                    waves.push(w);
-                    kept.push(item);
-                }
-                Err(bad) => skipped.push(bad),
+                Ok(w) => waves.push(w),
+                Err(bad) => skipped.push(BadClip {
+                    path: item.path.clone(),
+                    error: bad.error,
+                }),
             }
         }
+        let index = Self::with_skipped(cfg, &ds, skipped, truncated, progress)?;
+        Ok((index, Waveforms(waves)))
+    }
+
+    /// The index of `ds` without the clips `skipped` (found bad by whoever decoded them):
+    /// they are an [`ExperimentError::BadClips`] unless `cfg.skip_bad`. `truncated`: the clips
+    /// accepted although truncated (`cfg.allow_truncated`).
+    pub fn with_skipped(
+        cfg: &ExperimentConfig,
+        ds: &specnorm_folds::Dataset,
+        skipped: Vec<BadClip>,
+        truncated: Vec<TruncatedClip>,
+        progress: &(dyn Fn(Progress<'_>) + Sync),
+    ) -> Result<Self, ExperimentError> {
+        let root = &cfg.data_root;
+        let total = ds.items().len();
         if !skipped.is_empty() {
             if !cfg.skip_bad {
                 return Err(ExperimentError::BadClips {
@@ -113,6 +126,12 @@ impl DataIndex {
                 list_bad(&skipped)
             )));
         }
+        let bad: HashSet<&Path> = skipped.iter().map(|b| b.path.as_path()).collect();
+        let kept: Vec<&specnorm_folds::Item> = ds
+            .items()
+            .iter()
+            .filter(|it| !bad.contains(it.path.as_path()))
+            .collect();
         // Targets may be sparse (e.g. an ESC-10 subset): the model's labels are
         // their ranks.
         let class_list = ds.classes();
@@ -142,16 +161,15 @@ impl DataIndex {
             .collect::<BTreeSet<u32>>()
             .into_iter()
             .collect();
-        let fingerprint = fingerprint(&ds, root, &skipped, &truncated);
-        let index = Self {
+        let fingerprint = fingerprint(ds, root, &skipped, &truncated);
+        Ok(Self {
             clips,
             classes,
             folds,
             fingerprint,
             skipped,
             truncated,
-        };
-        Ok((index, Waveforms(waves)))
+        })
     }
 
     /// Indices of the clips in `fold` (`in_fold`) or in every other fold.
@@ -160,6 +178,15 @@ impl DataIndex {
             .filter(|&k| (self.clips[k].fold == fold) == in_fold)
             .collect()
     }
+}
+
+/// Reads the metadata of the dataset at `cfg.data_root` with `cfg.layout` (no audio).
+pub(crate) fn open(cfg: &ExperimentConfig) -> Result<specnorm_folds::Dataset, ExperimentError> {
+    let root = &cfg.data_root;
+    let opts = specnorm_folds::DatasetOptions {
+        allow_outside_root: cfg.allow_outside_root,
+    };
+    specnorm_folds::Dataset::open_layout(root, &cfg.layout, opts).map_err(|e| dataset_err(root, e))
 }
 
 fn dataset_err(root: &Path, e: impl ToString) -> ExperimentError {
@@ -178,14 +205,11 @@ fn decode_all(
     items: &[specnorm_folds::Item],
     cfg: &ExperimentConfig,
 ) -> Result<(Vec<Result<Vec<f32>, BadClip>>, Vec<TruncatedClip>), ExperimentError> {
-    let loader = FeatureExtractor::new(FeatureConfig {
-        waveform_norm: false,
-        seconds: None,
-        ..cfg.features.clone()
-    })?
-    .with_decode_options(specnorm_features::DecodeOptions {
-        allow_truncated: cfg.allow_truncated,
-    });
+    let loader = crate::extract::waveform_loader(&cfg.features)?.with_decode_options(
+        specnorm_features::DecodeOptions {
+            allow_truncated: cfg.allow_truncated,
+        },
+    );
     let decoded = items
         .par_iter()
         .map(|it| {
@@ -242,17 +266,7 @@ fn fingerprint(
     fnv1a_hex(&bytes)
 }
 
-/// The dataset at `root` read with `layout`.
-fn open(
-    root: &Path,
-    layout: &specnorm_folds::Layout,
-    allow_outside_root: bool,
-) -> Result<specnorm_folds::Dataset, ExperimentError> {
-    let opts = specnorm_folds::DatasetOptions { allow_outside_root };
-    specnorm_folds::Dataset::open_layout(root, layout, opts).map_err(|e| dataset_err(root, e))
-}
-
 /// The folds of `cfg`'s dataset (sorted), e.g. to cross-validate over all of them.
 pub fn dataset_folds(cfg: &ExperimentConfig) -> Result<Vec<u32>, ExperimentError> {
-    open(&cfg.data_root, &cfg.layout, cfg.allow_outside_root).map(|d| d.folds())
+    open(cfg).map(|d| d.folds())
 }

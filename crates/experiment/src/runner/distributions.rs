@@ -72,7 +72,11 @@ pub(crate) fn compute(ctx: &Context<'_>) -> Result<Option<Distributions>, Experi
     if picked.is_empty() {
         return Ok(None);
     }
-    let db: Vec<&Array2<f32>> = picked.iter().map(|&k| &db_feats[k]).collect();
+    let db_arrays = picked
+        .iter()
+        .map(|&k| db_feats.array(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let db: Vec<&Array2<f32>> = db_arrays.iter().map(|a| a.as_ref()).collect();
     let db_cfg = DB_VARIANT.feature_config(&cfg.features);
     let unit = feature_unit(&db_cfg);
     let power: Vec<Array2<f32>> = db
@@ -91,8 +95,8 @@ pub(crate) fn compute(ctx: &Context<'_>) -> Result<Option<Distributions>, Experi
         let (spec, _) = norm::fit(cfg, index, feats, s, &train_idx, fold)?;
         let normalized = picked
             .iter()
-            .map(|&k| settings::apply(&spec.normalizer, &feats[k]))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|&k| Ok(settings::apply(&spec.normalizer, &*feats.array(k)?)?))
+            .collect::<Result<Vec<_>, ExperimentError>>()?;
         let unit = match s.spec_norm {
             SpecNorm::None => unit,
             SpecNorm::Pcen => "PCEN",

@@ -66,6 +66,12 @@ pub enum ExperimentError {
         /// Underlying error.
         source: FeatureError,
     },
+    /// The on-disk feature cache could not be read or written.
+    #[error(transparent)]
+    FeatureCache(#[from] crate::feature_cache::FeatureCacheError),
+    /// A cache file could not be read.
+    #[error(transparent)]
+    Cache(#[from] specnorm_cache::CacheError),
     /// Normalization failed (including the leakage guard).
     #[error(transparent)]
     Settings(#[from] SettingsError),

@@ -1,27 +1,74 @@
-//! Stage 4, the feature cache: every requested [`FeatureVariant`] of every clip,
-//! computed from the waveforms the dataset stage decoded.
-//!
-//! Per clip, one power spectrogram is computed per waveform-normalization flag
-//! (the STFT differs: normalization is not linear in the padded clip); a dB
-//! (or otherwise log-scaled) variant is *derived* from that power spectrogram
-//! with the same scaling the front end applies, so it is bit-identical to
-//! extracting it directly (tested below) at the cost of one log pass.
+//! Stage 4, the features: every requested [`FeatureVariant`] of every clip, either computed
+//! in memory from the waveforms the dataset stage decoded ([`FeatureCache::compute`]; the
+//! per-clip work is `crate::extract`), or read from the on-disk cache
+//! ([`FeatureCache::from_files`], `crate::feature_cache`), memory-mapped.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
-use specnorm_dsp::{Scale, SpectrogramConfig};
-use specnorm_features::{FeatureConfig, FeatureError, FeatureExtractor};
+use specnorm_cache::CacheFile;
+use specnorm_features::FeatureConfig;
 
 use super::dataset::{DataIndex, Waveforms};
 use super::error::ExperimentError;
 use super::Progress;
+use crate::extract;
 use crate::settings::FeatureVariant;
 
 /// Features of every clip for one variant, in dataset order.
-pub(crate) type FeatureSet = Vec<Array2<f32>>;
+#[derive(Debug)]
+pub(crate) enum FeatureSet {
+    /// Computed in this process, held in memory.
+    Memory(Vec<Array2<f32>>),
+    /// A memory-mapped cache file (rows in dataset order).
+    Mapped(Box<CacheFile>),
+}
+
+impl FeatureSet {
+    /// Number of clips.
+    pub fn len(&self) -> usize {
+        match self {
+            FeatureSet::Memory(v) => v.len(),
+            FeatureSet::Mapped(f) => f.len(),
+        }
+    }
+
+    /// The features of clip `k`, without copying.
+    pub fn view(&self, k: usize) -> Result<ArrayView2<'_, f32>, ExperimentError> {
+        match self {
+            FeatureSet::Memory(v) => v.get(k).map(|a| a.view()).ok_or_else(|| {
+                ExperimentError::Config(format!("internal: clip {k} of {}", v.len()))
+            }),
+            FeatureSet::Mapped(f) => Ok(f.view(k)?),
+        }
+    }
+
+    /// The features of clip `k` as an array (borrowed in memory, copied from a map).
+    pub fn array(&self, k: usize) -> Result<Cow<'_, Array2<f32>>, ExperimentError> {
+        match self {
+            FeatureSet::Memory(v) => v.get(k).map(Cow::Borrowed).ok_or_else(|| {
+                ExperimentError::Config(format!("internal: clip {k} of {}", v.len()))
+            }),
+            FeatureSet::Mapped(f) => Ok(Cow::Owned(f.view(k)?.to_owned())),
+        }
+    }
+
+    /// Drops the pages of a mapped set that were read from the process's resident memory
+    /// (nothing for a set in memory): called after each pass over a set.
+    pub fn release(&self) {
+        if let FeatureSet::Mapped(f) = self {
+            f.release_pages();
+        }
+    }
+
+    /// Whether the set is memory-mapped.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self, FeatureSet::Mapped(_))
+    }
+}
 
 /// The features of each computed variant.
 #[derive(Debug, Default)]
@@ -30,6 +77,16 @@ pub(crate) struct FeatureCache {
 }
 
 impl FeatureCache {
+    /// The mapped cache files (one per variant).
+    pub fn from_files(files: BTreeMap<FeatureVariant, CacheFile>) -> Self {
+        Self {
+            sets: files
+                .into_iter()
+                .map(|(v, f)| (v, FeatureSet::Mapped(Box::new(f))))
+                .collect(),
+        }
+    }
+
     /// Computes `variants` (relative to `base`) of every clip of `index` from
     /// its decoded waveform; `waves` is consumed (freed when done).
     pub fn compute(
@@ -48,20 +105,7 @@ impl FeatureCache {
             .collect::<Vec<_>>()
             .join(", ");
         progress(Progress::Stage(&format!("extracting features ({label})")));
-        let flags: BTreeSet<bool> = variants.iter().map(|v| v.waveform_norm).collect();
-        let extractors = flags
-            .into_iter()
-            .map(|waveform_norm| {
-                let power = FeatureVariant {
-                    waveform_norm,
-                    power: true,
-                };
-                Ok((
-                    waveform_norm,
-                    FeatureExtractor::new(power.feature_config(base))?,
-                ))
-            })
-            .collect::<Result<Vec<_>, FeatureError>>()?;
+        let extractors = extract::power_extractors(variants, base)?;
         let total = index.clips.len();
         let done = AtomicUsize::new(0);
         progress(Progress::Features {
@@ -74,12 +118,13 @@ impl FeatureCache {
             .par_iter()
             .zip(waves.0.into_par_iter())
             .map(|(clip, wave)| {
-                let r = clip_variants(&wave, base, &extractors, variants).map_err(|source| {
-                    ExperimentError::ClipFeatures {
-                        path: clip.path.clone(),
-                        source,
-                    }
-                });
+                let r =
+                    extract::clip_variants(&wave, base, &extractors, variants).map_err(|source| {
+                        ExperimentError::ClipFeatures {
+                            path: clip.path.clone(),
+                            source,
+                        }
+                    });
                 drop(wave);
                 progress(Progress::Features {
                     variant: &label,
@@ -89,7 +134,7 @@ impl FeatureCache {
                 r
             })
             .collect();
-        let mut sets: BTreeMap<FeatureVariant, FeatureSet> = variants
+        let mut sets: BTreeMap<FeatureVariant, Vec<Array2<f32>>> = variants
             .iter()
             .map(|v| (*v, Vec::with_capacity(total)))
             .collect();
@@ -98,7 +143,12 @@ impl FeatureCache {
                 sets.entry(v).or_default().push(a);
             }
         }
-        Ok(Self { sets })
+        Ok(Self {
+            sets: sets
+                .into_iter()
+                .map(|(v, s)| (v, FeatureSet::Memory(s)))
+                .collect(),
+        })
     }
 
     /// The features of `variant`, if it was computed.
@@ -111,106 +161,5 @@ impl FeatureCache {
         self.get(variant).ok_or_else(|| {
             ExperimentError::Config(format!("internal: features of {} missing", variant.label()))
         })
-    }
-}
-
-/// The requested variants of one clip: one power spectrogram per
-/// waveform-normalization flag, the log-scaled variants derived from it.
-fn clip_variants(
-    wave: &[f32],
-    base: &FeatureConfig,
-    extractors: &[(bool, FeatureExtractor)],
-    variants: &BTreeSet<FeatureVariant>,
-) -> Result<Vec<(FeatureVariant, Array2<f32>)>, FeatureError> {
-    let mut out = Vec::with_capacity(variants.len());
-    for (flag, fx) in extractors {
-        let power = fx.extract_samples(wave, base.sample_rate)?;
-        for v in variants.iter().filter(|v| v.waveform_norm == *flag) {
-            let mut a = power.clone();
-            if !v.power {
-                scale_power(&mut a, &v.feature_config(base).spectrogram);
-            }
-            out.push((*v, a));
-        }
-    }
-    Ok(out)
-}
-
-/// Applies the scale of `spec` to a power spectrogram computed with the same
-/// STFT and mel settings (what the front end does after the power stage).
-fn scale_power(a: &mut Array2<f32>, spec: &SpectrogramConfig) {
-    let values = match a.as_slice_memory_order_mut() {
-        Some(v) => v,
-        None => return,
-    };
-    match spec.scale {
-        Scale::Power => {}
-        Scale::Db { top_db } => specnorm_dsp::power_to_db(values, 20.0 / spec.stft.power, top_db),
-        Scale::Ln { eps } => specnorm_dsp::power_to_ln(values, eps),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn chirp(n: usize, sr: f32, gain: f32) -> Vec<f32> {
-        (0..n)
-            .map(|i| {
-                let t = i as f32 / sr;
-                gain * (std::f32::consts::TAU * (200.0 + 900.0 * t) * t).sin() + 0.01
-            })
-            .collect()
-    }
-
-    /// A derived variant equals the one the front end extracts directly, to
-    /// the bit, for dB (with and without top_db), ln and mel.
-    #[test]
-    fn derived_variants_equal_direct_extraction() {
-        let mut mel = FeatureConfig {
-            seconds: Some(1.0),
-            ..FeatureConfig::default()
-        };
-        mel.spectrogram.mel = Some(specnorm_dsp::MelConfig {
-            n_mels: 40,
-            ..specnorm_dsp::MelConfig::default()
-        });
-        let mut top = FeatureConfig {
-            seconds: Some(1.0),
-            ..FeatureConfig::default()
-        };
-        top.spectrogram.scale = Scale::Db { top_db: Some(60.0) };
-        let mut ln = top.clone();
-        ln.spectrogram.scale = Scale::Ln { eps: 1e-6 };
-        let wave = chirp(12_000, 16_000.0, 0.3);
-        for base in [mel, top, ln] {
-            let all: BTreeSet<FeatureVariant> = [false, true]
-                .into_iter()
-                .flat_map(|w| {
-                    [false, true].map(|power| FeatureVariant {
-                        waveform_norm: w,
-                        power,
-                    })
-                })
-                .collect();
-            let fxs: Vec<(bool, FeatureExtractor)> = [false, true]
-                .map(|w| {
-                    let v = FeatureVariant {
-                        waveform_norm: w,
-                        power: true,
-                    };
-                    (w, FeatureExtractor::new(v.feature_config(&base)).unwrap())
-                })
-                .into();
-            let got = clip_variants(&wave, &base, &fxs, &all).unwrap();
-            assert_eq!(got.len(), 4);
-            for (v, a) in got {
-                let direct = FeatureExtractor::new(v.feature_config(&base))
-                    .unwrap()
-                    .extract_samples(&wave, 16_000)
-                    .unwrap();
-                assert_eq!(a, direct, "{} of {:?}", v.label(), base.spectrogram.scale);
-            }
-        }
     }
 }

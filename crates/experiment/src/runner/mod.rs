@@ -8,6 +8,7 @@
 //! | dataset index | `dataset` | the clips, classes and folds; every clip decoded and resampled **once**; bad clips listed ([`BadClip`]) |
 //! | jobs | `jobs` | every (setting, fold, seed), finished ones read back (resume) |
 //! | features | `features` | every needed feature variant of every clip, from the decoded waveforms (dB derived from power) |
+//! | (with [`ExperimentConfig::feature_cache`]) | `crate::feature_cache` | dataset + features in one streaming pass into memory-mapped cache files, before the jobs; the index built from the clips they record as bad |
 //! | learning rates | `lr_find` (with `ExperimentConfig::lr_find`) | fastai's lr_find per setting on the training folds; its suggestion is the setting's lr |
 //! | training | `training` (with `norm`) | per job: the fold's normalization (leakage-guarded), a model, its run file and checkpoint |
 //! | finish | `finish` (with `plots`, `distributions`) | the report (with the feature values' distributions), example plots, `best_runs.json`, ONNX export |
@@ -67,6 +68,7 @@ pub use error::ExperimentError;
 pub use lr_find::{find_lr, LrFindResult, LR_END, LR_START, LR_STEPS};
 pub use training::{epoch_table_header, epoch_table_row};
 
+use crate::feature_cache::CacheEvent;
 use crate::report::{BestRun, ResultsDoc};
 use crate::results::{EpochMetrics, RunRecord};
 
@@ -167,17 +169,64 @@ pub fn run_experiment(
 ) -> Result<ExperimentOutcome, ExperimentError> {
     let plan = config::Plan::new(cfg)?;
     progress(Progress::Stage("reading dataset"));
-    let (index, waves) = dataset::DataIndex::load(cfg, progress)?;
-    plan.check_folds(&index)?;
-    let out = config::OutputDir::prepare(cfg, &index)?;
-    let jobs = jobs::list(&plan, cfg.runs, cfg.shard, &out)?;
-    let needed: BTreeSet<_> = jobs::pending_variants(&jobs)
-        .into_iter()
-        .chain(plots::needed_variants(cfg, &plan))
-        .chain(distributions::needed_variants(cfg, &plan))
-        .collect();
-    let features =
-        features::FeatureCache::compute(&index, waves, &needed, &cfg.features, progress)?;
+    let (index, features, jobs, out) = match &cfg.feature_cache {
+        None => {
+            let (index, waves) = dataset::DataIndex::load(cfg, progress)?;
+            plan.check_folds(&index)?;
+            let out = config::OutputDir::prepare(cfg, &index)?;
+            let jobs = jobs::list(&plan, cfg.runs, cfg.shard, &out)?;
+            let needed: BTreeSet<_> = jobs::pending_variants(&jobs)
+                .into_iter()
+                .chain(plots::needed_variants(cfg, &plan))
+                .chain(distributions::needed_variants(cfg, &plan))
+                .collect();
+            let features =
+                features::FeatureCache::compute(&index, waves, &needed, &cfg.features, progress)?;
+            (index, features, jobs, out)
+        }
+        Some(dir) => {
+            // The cache is opened (or built) before the jobs are known: the bad clips it
+            // records are part of the dataset fingerprint, hence of the config hash.
+            let ds = dataset::open(cfg)?;
+            let needed = crate::feature_cache::experiment_variants(&plan.settings);
+            let cached = crate::feature_cache::open_or_build(
+                dir,
+                &ds,
+                &cfg.data_root,
+                &cfg.features,
+                &needed,
+                &|e| match e {
+                    CacheEvent::Stage(s) => progress(Progress::Stage(s)),
+                    CacheEvent::Clips { done, total } => progress(Progress::Features {
+                        variant: "feature cache",
+                        done,
+                        total,
+                    }),
+                },
+            )?;
+            let skipped = cached
+                .skipped
+                .iter()
+                .map(|s| dataset::BadClip {
+                    path: ds
+                        .items()
+                        .get(s.index)
+                        .map_or_else(|| cached.audio_dir.join(&s.name), |it| it.path.clone()),
+                    error: s.error.clone(),
+                })
+                .collect();
+            let index = dataset::DataIndex::with_skipped(cfg, &ds, skipped, Vec::new(), progress)?;
+            plan.check_folds(&index)?;
+            let out = config::OutputDir::prepare(cfg, &index)?;
+            let jobs = jobs::list(&plan, cfg.runs, cfg.shard, &out)?;
+            (
+                index,
+                features::FeatureCache::from_files(cached.files),
+                jobs,
+                out,
+            )
+        }
+    };
     let mut ctx = training::Context {
         cfg,
         plan: &plan,

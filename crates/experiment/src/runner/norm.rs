@@ -25,8 +25,8 @@ pub(crate) fn fit(
 ) -> Result<(NormSpec, Option<Stats>), ExperimentError> {
     let train: Vec<FoldClip<'_>> = train_idx
         .iter()
-        .map(|&k| (index.clips[k].fold, &feats[k]))
-        .collect();
+        .map(|&k| Ok((index.clips[k].fold, feats.view(k)?)))
+        .collect::<Result<_, ExperimentError>>()?;
     let (normalizer, stats) = settings::fit_normalizer(
         setting,
         &train,
@@ -63,9 +63,11 @@ mod tests {
                 target: 0,
             })
             .collect();
-        let feats = (0..6)
-            .map(|i| Array2::from_shape_fn((4, 3), |(f, t)| (f * 3 + t + i) as f32))
-            .collect();
+        let feats = FeatureSet::Memory(
+            (0..6)
+                .map(|i| Array2::from_shape_fn((4, 3), |(f, t)| (f * 3 + t + i) as f32))
+                .collect(),
+        );
         let index = DataIndex {
             clips,
             classes: vec!["a".into()],

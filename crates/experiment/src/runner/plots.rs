@@ -68,8 +68,8 @@ pub(crate) fn write_examples(ctx: &Context<'_>, fold: u32) -> Result<(), Experim
             continue;
         };
         let (norm, _) = norm::fit(cfg, index, feats, s, &train_idx, fold)?;
-        let before = &feats[example];
-        let after = settings::apply(&norm.normalizer, before)?;
+        let before = feats.array(example)?;
+        let after = settings::apply(&norm.normalizer, &before)?;
         let features = v.feature_config(&cfg.features);
         let unit_before = report::feature_unit(&features);
         let unit_after = match s.spec_norm {
@@ -79,7 +79,7 @@ pub(crate) fn write_examples(ctx: &Context<'_>, fold: u32) -> Result<(), Experim
         };
         report::plot_spectrogram(
             &spec_dir.join(format!("{}_before.png", s.name)),
-            before,
+            &before,
             &format!("{}: input ({}, {class})", s.name, v.label()),
             unit_before,
             &features,
@@ -95,8 +95,8 @@ pub(crate) fn write_examples(ctx: &Context<'_>, fold: u32) -> Result<(), Experim
     if let Some(feats) = ctx.features.get(CHANNEL_VARIANT) {
         let train: Vec<FoldClip<'_>> = train_idx
             .iter()
-            .map(|&k| (index.clips[k].fold, &feats[k]))
-            .collect();
+            .map(|&k| Ok((index.clips[k].fold, feats.view(k)?)))
+            .collect::<Result<_, ExperimentError>>()?;
         if !train.is_empty() {
             let stats = settings::training_stats(
                 true,

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use specnorm_contract::CheckpointMeta;
 use specnorm_norm::NormSpec;
-use specnorm_train::{InMemoryData, Model, ModelSpec, TrainConfig};
+use specnorm_train::{DataPlacement, InMemoryData, Model, ModelSpec, TrainConfig};
 
 use super::config::{ExperimentConfig, OutputDir, Plan};
 use super::dataset::DataIndex;
@@ -60,6 +60,8 @@ pub(crate) struct FoldData {
     pub train: InMemoryData,
     valid: InMemoryData,
     norm: NormSpec,
+    /// Built from the on-disk cache: keep the data on the host (see `placement`).
+    mapped: bool,
 }
 
 /// The normalized training and validation data of (`setting`, `fold`) from `feats`.
@@ -72,12 +74,20 @@ pub(crate) fn fold_data(
     let train_idx = ctx.index.indices(fold, false);
     let valid_idx = ctx.index.indices(fold, true);
     let (norm, _) = norm::fit(ctx.cfg, ctx.index, feats, setting, &train_idx, fold)?;
+    // A mapped set's pages leave the resident set after each pass: only the fold's
+    // normalized copies stay.
+    feats.release();
+    let train = build_data(feats, &train_idx, ctx.index, &norm)?;
+    feats.release();
+    let valid = build_data(feats, &valid_idx, ctx.index, &norm)?;
+    feats.release();
     Ok(FoldData {
         setting: setting.name,
         fold,
-        train: build_data(feats, &train_idx, ctx.index, &norm)?,
-        valid: build_data(feats, &valid_idx, ctx.index, &norm)?,
+        train,
+        valid,
         norm,
+        mapped: feats.is_mapped(),
     })
 }
 
@@ -166,6 +176,7 @@ fn train_one(
         label_smoothing: cfg.label_smoothing,
         device,
         threads: cfg.threads,
+        placement: placement(data.mapped, device),
         ..TrainConfig::default()
     };
     let mut epochs: Vec<EpochMetrics> = Vec::with_capacity(cfg.epochs);
@@ -222,6 +233,20 @@ fn train_one(
     Ok(record)
 }
 
+/// Where training keeps a fold's data: with the feature cache on a CPU, batches are gathered
+/// from the fold's copy (a resident set would be a second host copy of it); otherwise
+/// specnorm-train decides.
+fn placement(mapped: bool, device: tch::Device) -> DataPlacement {
+    if mapped && device == tch::Device::Cpu {
+        DataPlacement::PerBatch
+    } else {
+        DataPlacement::Auto
+    }
+}
+
+/// Clips copied from a mapped set between two releases of its pages.
+const RELEASE_EVERY: usize = 64;
+
 /// Stacks normalized copies of the selected clips into `[N, 1, F, T]`.
 fn build_data(
     feats: &FeatureSet,
@@ -229,11 +254,17 @@ fn build_data(
     index: &DataIndex,
     norm: &NormSpec,
 ) -> Result<InMemoryData, ExperimentError> {
-    let (f, t) = feats.first().map_or((0, 0), |a| a.dim());
+    let (f, t) = match feats.len() {
+        0 => (0, 0),
+        _ => feats.view(0)?.dim(),
+    };
     let mut x = Vec::with_capacity(idx.len() * f * t);
     let mut y = Vec::with_capacity(idx.len());
-    for &i in idx {
-        let a = settings::apply(&norm.normalizer, &feats[i])?;
+    for (n, &i) in idx.iter().enumerate() {
+        if n % RELEASE_EVERY == RELEASE_EVERY - 1 {
+            feats.release(); // a mapped set: only the copy grows, not the pages read
+        }
+        let a = settings::apply(&norm.normalizer, &*feats.array(i)?)?;
         if a.dim() != (f, t) {
             return Err(ExperimentError::Dataset {
                 root: index.clips[i].path.clone(),

@@ -1,0 +1,217 @@
+//! The experiment with the on-disk feature cache (`ExperimentConfig::feature_cache`): the same
+//! runs as in memory, bit for bit; the cache is reused across runs and settings, and
+//! recomputed when a clip, the metadata or the feature configuration changes or a file is
+//! damaged; bad clips are recorded in it and treated exactly as without it.
+#![cfg(feature = "train")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use specnorm_experiment::results::RunRecord;
+use specnorm_experiment::runner::{run_experiment, ExperimentConfig, ExperimentError, Progress};
+use specnorm_experiment::synth::{generate, SynthConfig};
+use specnorm_train::ModelKind;
+
+/// libtorch's random generator is per process: two experiments training at once in one test
+/// binary would interleave its draws, and runs that should be equal bit for bit would not be.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn dataset(root: &Path) {
+    let synth = SynthConfig {
+        n_classes: 3,
+        clips_per_class: 5,
+        n_folds: 5,
+        duration_s: 1.0,
+        sample_rate: 16_000,
+        ..SynthConfig::default()
+    };
+    generate(root, &synth).unwrap();
+}
+
+fn config(data: &Path, out: &Path, cache: Option<&Path>) -> ExperimentConfig {
+    let mut cfg = ExperimentConfig::new(data, out);
+    cfg.settings = vec!["waveform".into(), "global".into(), "pcen".into()];
+    cfg.runs = 1;
+    cfg.valid_folds = vec![1];
+    cfg.model = ModelKind::Small;
+    cfg.epochs = 2;
+    cfg.batch_size = 4;
+    cfg.lr = 1e-2;
+    cfg.device = "cpu".into();
+    cfg.threads = Some(1);
+    cfg.features.seconds = Some(1.0);
+    cfg.save_checkpoints = false;
+    cfg.export_onnx = false;
+    cfg.feature_cache = cache.map(Path::to_path_buf);
+    cfg
+}
+
+/// Runs `cfg`, returning the outcome's runs (without timings) and the stage messages.
+fn run(cfg: &ExperimentConfig) -> Result<(Vec<RunRecord>, Vec<String>), ExperimentError> {
+    let stages = Mutex::new(Vec::new());
+    let outcome = run_experiment(cfg, &|p| {
+        if let Progress::Stage(s) = p {
+            stages.lock().unwrap().push(s.to_string());
+        }
+    })?;
+    let runs = outcome
+        .results
+        .runs
+        .into_iter()
+        .map(|mut r| {
+            r.wall_time_s = 0.0;
+            for e in &mut r.epochs {
+                e.seconds = 0.0;
+            }
+            r
+        })
+        .collect();
+    Ok((runs, stages.into_inner().unwrap()))
+}
+
+fn count(stages: &[String], pat: &str) -> usize {
+    stages.iter().filter(|s| s.contains(pat)).count()
+}
+
+fn cache_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn hash(out: &Path) -> String {
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("experiment.json")).unwrap())
+            .unwrap();
+    j["config_hash"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn cached_runs_equal_in_memory_runs_and_the_cache_is_invalidated() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    dataset(&data);
+    let cache = dir.path().join("cache");
+
+    let (memory, _) = run(&config(&data, &dir.path().join("mem"), None)).unwrap();
+    assert_eq!(memory.len(), 3);
+    let (cached, stages) = run(&config(&data, &dir.path().join("c1"), Some(&cache))).unwrap();
+    assert_eq!(cached, memory, "the same runs, bit for bit");
+    assert_eq!(hash(&dir.path().join("c1")), hash(&dir.path().join("mem")));
+    // waveform and global share wavenorm+db (also the report's), pcen reads wavenorm+power.
+    assert_eq!(
+        count(&stages, "no feature cache yet; computing"),
+        2,
+        "{stages:?}"
+    );
+    let files = cache_files(&cache);
+    assert_eq!(files.len(), 2, "{files:?}");
+    // The plots and distributions were made from the mapped features too.
+    assert!(dir.path().join("c1/spectrograms/pcen_after.png").is_file());
+    assert!(dir.path().join("c1/distributions.json").is_file());
+
+    // Another run (another output folder) reuses both files.
+    let (again, stages) = run(&config(&data, &dir.path().join("c2"), Some(&cache))).unwrap();
+    assert_eq!(again, memory);
+    assert_eq!(count(&stages, "feature cache: reusing"), 2, "{stages:?}");
+    assert_eq!(count(&stages, "computing"), 0, "{stages:?}");
+
+    // A clip's mtime changes: both files are stale and recomputed in place.
+    let clip = data.join("audio").join(first_clip(&data));
+    let f = std::fs::File::options().write(true).open(&clip).unwrap();
+    f.set_modified(SystemTime::now() + Duration::from_secs(60))
+        .unwrap();
+    drop(f);
+    let (after_touch, stages) = run(&config(&data, &dir.path().join("c3"), Some(&cache))).unwrap();
+    assert_eq!(after_touch, memory, "same audio, same features");
+    assert_eq!(
+        count(&stages, "stale feature cache: audio files changed"),
+        2,
+        "{stages:?}"
+    );
+    assert_eq!(cache_files(&cache), files, "overwritten, not added");
+
+    // A damaged file is recomputed, never read.
+    let bytes = std::fs::read(&files[0]).unwrap();
+    std::fs::write(&files[0], &bytes[..bytes.len() / 2]).unwrap();
+    let (after_cut, stages) = run(&config(&data, &dir.path().join("c4"), Some(&cache))).unwrap();
+    assert_eq!(after_cut, memory);
+    assert_eq!(count(&stages, "corrupt feature cache"), 1, "{stages:?}");
+    assert_eq!(count(&stages, "feature cache: reusing"), 1, "{stages:?}");
+
+    // Another feature configuration: other files, the old ones stay valid.
+    let mut other = config(&data, &dir.path().join("c5"), Some(&cache));
+    other.features.spectrogram.stft.hop_length = 160;
+    let (_, stages) = run(&other).unwrap();
+    assert_eq!(
+        count(&stages, "no feature cache yet; computing"),
+        2,
+        "{stages:?}"
+    );
+    assert_eq!(cache_files(&cache).len(), 4);
+    let (_, stages) = run(&config(&data, &dir.path().join("c6"), Some(&cache))).unwrap();
+    assert_eq!(count(&stages, "feature cache: reusing"), 2, "{stages:?}");
+
+    // The metadata changes (a clip moves to another fold): stale.
+    let csv = data.join("meta/esc50.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut cols: Vec<String> = lines[1].split(',').map(str::to_string).collect();
+    cols[1] = if cols[1] == "1" { "2" } else { "1" }.into();
+    lines[1] = cols.join(",");
+    std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    let (_, stages) = run(&config(&data, &dir.path().join("c7"), Some(&cache))).unwrap();
+    assert_eq!(
+        count(&stages, "stale feature cache: the metadata files changed"),
+        2,
+        "{stages:?}"
+    );
+}
+
+fn first_clip(data: &Path) -> String {
+    let text = std::fs::read_to_string(data.join("meta/esc50.csv")).unwrap();
+    text.lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn bad_clips_are_recorded_in_the_cache_and_handled_as_in_memory() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    dataset(&data);
+    let cache = dir.path().join("cache");
+    let bad = data.join("audio").join(first_clip(&data));
+    std::fs::write(&bad, b"not audio").unwrap();
+
+    // Without skip_bad: the same error as in memory, naming the clip.
+    match run(&config(&data, &dir.path().join("c0"), Some(&cache))) {
+        Err(ExperimentError::BadClips {
+            bad: list, total, ..
+        }) => {
+            assert_eq!((list.len(), total), (1, 15));
+            assert_eq!(list[0].path, bad);
+        }
+        other => panic!("expected BadClips, got {other:?}"),
+    }
+    // The cache was written anyway (with the bad clip recorded): skip_bad reuses it.
+    let mut with_skip = config(&data, &dir.path().join("c1"), Some(&cache));
+    with_skip.skip_bad = true;
+    let (cached, stages) = run(&with_skip).unwrap();
+    assert_eq!(count(&stages, "feature cache: reusing"), 2, "{stages:?}");
+    let mut memory = config(&data, &dir.path().join("mem"), None);
+    memory.skip_bad = true;
+    let (in_memory, _) = run(&memory).unwrap();
+    assert_eq!(cached, in_memory);
+    assert_eq!(hash(&dir.path().join("c1")), hash(&dir.path().join("mem")));
+}
