@@ -95,6 +95,8 @@ pub(crate) fn compute(ctx: &Context<'_>) -> Result<Option<Distributions>, Experi
             .collect::<Result<Vec<_>, _>>()?;
         let unit = match s.spec_norm {
             SpecNorm::None => unit,
+            // nothing before the network: the power features themselves
+            SpecNorm::PcenLearned => "power",
             SpecNorm::Pcen => "PCEN",
             _ => "σ",
         };

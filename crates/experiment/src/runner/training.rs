@@ -6,8 +6,9 @@
 use std::time::Instant;
 
 use specnorm_contract::CheckpointMeta;
+use specnorm_features::FeatureConfig;
 use specnorm_norm::NormSpec;
-use specnorm_train::{InMemoryData, Model, ModelSpec, TrainConfig};
+use specnorm_train::{InMemoryData, LearnedPcenConfig, Model, ModelSpec, TrainConfig};
 
 use super::config::{ExperimentConfig, OutputDir, Plan};
 use super::dataset::DataIndex;
@@ -148,7 +149,12 @@ fn train_one(
         in_channels: 1,
         n_classes: ctx.index.classes.len() as i64,
     };
-    let mut model = Model::new(spec, device, job.seed).map_err(terr)?;
+    let features = job.setting.variant().feature_config(&cfg.features);
+    let front = job
+        .setting
+        .learned_pcen()
+        .then(|| learned_pcen_init(&features, data.train.shape[2]));
+    let mut model = Model::with_front(spec, front, device, job.seed).map_err(terr)?;
     let tcfg = TrainConfig {
         epochs: cfg.epochs,
         lr: cfg.lr,
@@ -184,7 +190,7 @@ fn train_one(
         let meta = CheckpointMeta {
             setting: job.setting.name.to_string(),
             normalization: data.norm.clone(),
-            features: job.setting.variant().feature_config(&cfg.features),
+            features,
             classes: ctx.index.classes.clone(),
             valid_fold: Some(job.fold),
             seed: Some(job.seed),
@@ -212,6 +218,21 @@ fn train_one(
     };
     write_json(&ctx.out.runs.join(format!("{}.json", job.key)), &record)?;
     Ok(record)
+}
+
+/// The initial values of `pcen-learned`'s layer: the fixed PCEN of the `pcen` setting
+/// ([`settings::pcen_config`]: librosa's defaults at the features' sample rate and hop), so
+/// that the two settings start from the same function.
+pub(crate) fn learned_pcen_init(features: &FeatureConfig, n_freq: usize) -> LearnedPcenConfig {
+    let p = settings::pcen_config(features);
+    LearnedPcenConfig {
+        n_freq: n_freq as i64,
+        gain: p.gain.into(),
+        bias: p.bias.into(),
+        power: p.power.into(),
+        smoothing: p.smoothing_coefficient(),
+        eps: p.eps.into(),
+    }
 }
 
 /// Stacks normalized copies of the selected clips into `[N, 1, F, T]`.
