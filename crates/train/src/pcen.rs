@@ -19,7 +19,7 @@
 //!
 //! which is `specnorm_norm::pcen` (the `power > 0, bias > 0` branch) when every channel has the
 //! same parameters; initialized from a `PcenConfig` it equals the fixed PCEN (tested). The
-//! smoother is a loop over the frames (`lerp` per frame, differentiable in `s`).
+//! smoother is computed in blocks of frames (`smooth`), differentiable in `s`.
 
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
@@ -83,6 +83,48 @@ impl LearnedPcenConfig {
     }
 }
 
+/// Frames per block of [`smooth`].
+const BLOCK: i64 = 32;
+
+/// The smoother `M[t] = (1 - s) M[t-1] + s E[t]`, `M[-1] = 1`, of `x` `[N, C, F, T]` along
+/// time with per-channel `s` `[F]`, exactly (up to the order of the additions), in blocks of
+/// [`BLOCK`] frames: inside a block `M[t0 + j] = a^(j+1) M[t0 - 1] + Σ_{k<=j} s a^(j-k) E[t0 + k]`
+/// (`a = 1 - s`), one `einsum` with an `[F, L, L]` lower-triangular kernel for all blocks at
+/// once, then a loop over the blocks carries `M[t0 - 1]` (T / 32 steps instead of T: the
+/// frame-by-frame loop of `lerp`s cost 0.72 s per forward + backward of a `[64, 1, 201, 401]`
+/// batch on 2 cores, see `examples/pcen_layer.rs`). Differentiable in `s` and `x`.
+fn smooth(x: &Tensor, s: &Tensor) -> Tensor {
+    let size = x.size();
+    let (n, c, f, t) = (size[0], size[1], size[2], size[3]);
+    let l = BLOCK.min(t.max(1));
+    let blocks = (t + l - 1) / l;
+    let e = x
+        .constant_pad_nd([0, blocks * l - t])
+        .view([n, c, f, blocks, l]);
+    let opts = (x.kind(), x.device());
+    let log_a = s.neg().log1p(); // ln(1 - s), [F]
+    let j = Tensor::arange(l, opts);
+    let lag = j.view([l, 1]) - j.view([1, l]); // j - k
+    let lower = lag.ge(0.0).to_kind(x.kind());
+    // kernel[f, j, k] = s a^(j-k) for k <= j, else 0
+    let kernel = (log_a.view([f, 1, 1]) * lag.clamp_min(0.0).view([1, l, l])).exp()
+        * s.view([f, 1, 1])
+        * lower.view([1, l, l]);
+    let inner = Tensor::einsum("ncfbk,fjk->ncfbj", &[&e, &kernel], None::<i64>);
+    // the previous block's last value decays as a^(j+1)
+    let decay = (log_a.view([f, 1]) * (j + 1.0).view([1, l]))
+        .exp()
+        .view([1, 1, f, l]);
+    let mut prev = Tensor::ones([n, c, f, 1], opts);
+    let mut out = Vec::with_capacity(blocks as usize);
+    for b in 0..blocks {
+        let m = inner.select(3, b) + &decay * &prev;
+        prev = m.narrow(3, l - 1, 1);
+        out.push(m);
+    }
+    Tensor::cat(&out, 3).narrow(3, 0, t)
+}
+
 /// A layer's parameters in their natural form, one value per frequency channel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LearnedPcenValues {
@@ -126,7 +168,7 @@ pub(crate) fn param_names(prefix: &str) -> [String; 4] {
 
 /// The layer's forward pass on the power spectrogram `x` `[N, C, F, T]` with the stored
 /// parameters (each `[F]`, any float kind matching `x`): the formula of the module docs, the
-/// smoother as a loop over the frames. Panics (inside libtorch) when the shapes disagree.
+/// smoother blocked as in [`smooth`]. Panics (inside libtorch) when the shapes disagree.
 pub fn learned_pcen(
     x: &Tensor,
     log_gain: &Tensor,
@@ -137,16 +179,7 @@ pub fn learned_pcen(
 ) -> Tensor {
     let f = log_gain.size()[0];
     let col = |p: &Tensor| p.view([1, 1, f, 1]);
-    let s = logit_smoothing.sigmoid().view([1, 1, f]);
-    let frames = x.size()[3];
-    let mut m = x.select(3, 0).ones_like();
-    let mut smoothed = Vec::with_capacity(frames as usize);
-    for t in 0..frames {
-        // lerp(m, e, s) = m + s (e - m) = (1 - s) m + s e
-        m = m.lerp_tensor(&x.select(3, t), &s);
-        smoothed.push(m.shallow_clone());
-    }
-    let m = Tensor::stack(&smoothed, 3);
+    let m = smooth(x, &logit_smoothing.sigmoid());
     let gain = ((&m / eps).log1p() + eps.ln()) * col(log_gain).exp().neg();
     let eg = x * gain.exp();
     let r = col(log_power).exp();

@@ -14,6 +14,14 @@ use specnorm_train::{
 };
 use tch::{Device, Kind, Tensor};
 
+/// libtorch's generator is global: tests that build models (seeded draws) or train take this
+/// lock, so that a seed gives the same weights whatever runs beside it.
+static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    TORCH_RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 const SPEC: ModelSpec = ModelSpec {
     kind: ModelKind::Small,
     in_channels: 1,
@@ -83,6 +91,7 @@ fn front_forward(model: &Model, x: &Tensor) -> Tensor {
 
 #[test]
 fn equals_fixed_pcen_at_initialization() {
+    let _rng = rng_lock();
     let (f, t) = (7usize, 300usize);
     for cfg in [
         PcenConfig::default(),
@@ -113,12 +122,17 @@ fn equals_fixed_pcen_at_initialization() {
                 worst = worst.max(err);
             }
         }
-        assert!(worst < 2e-5, "{cfg:?}: worst relative error {worst:e}");
+        println!(
+            "time constant {} s: worst |diff| / (1 + |pcen|) {worst:.2e}",
+            cfg.time_constant
+        );
+        assert!(worst < 5e-6, "{cfg:?}: worst relative error {worst:e}");
     }
 }
 
 #[test]
 fn forward_uses_the_front_layer() {
+    let _rng = rng_lock();
     let (f, t) = (40usize, 48usize);
     let cfg = PcenConfig::default();
     let specs = power_specs(4, f, t, 3);
@@ -144,6 +158,7 @@ fn forward_uses_the_front_layer() {
 
 #[test]
 fn gradients_reach_every_parameter_and_match_finite_differences() {
+    let _rng = rng_lock();
     let (f, t) = (5usize, 60usize);
     let cfg = PcenConfig {
         sample_rate: 16000,
@@ -234,6 +249,7 @@ fn classes(f: usize, t: usize, per_class: usize, seed: u64) -> InMemoryData {
 
 #[test]
 fn training_moves_the_parameters_and_the_checkpoint_keeps_them() {
+    let _rng = rng_lock();
     let (f, t) = (32usize, 32usize);
     let data = classes(f, t, 8, 1);
     let cfg = TrainConfig {
@@ -284,6 +300,7 @@ fn training_moves_the_parameters_and_the_checkpoint_keeps_them() {
 
 #[test]
 fn input_and_config_are_checked() {
+    let _rng = rng_lock();
     let (f, t) = (32usize, 32usize);
     let good = init(&PcenConfig::default(), f as i64);
     for bad in [
