@@ -259,7 +259,7 @@ label_smoothing = 0.1
         assert_eq!(
             e,
             "conf/specnorm.toml: [experiment] settings: unknown setting \"perchannel\"; known: \
-             none, waveform, global, channel, instance, pcen"
+             none, waveform, global, channel, instance, pcen, pcen-learned"
         );
         let e = err("[features\n");
         assert!(e.starts_with("conf/specnorm.toml: TOML parse error"), "{e}");

@@ -9,6 +9,7 @@
 //! | `channel` | yes | dB | one mean/std per frequency bin from the training folds |
 //! | `instance` | yes | dB | each spectrogram by its own mean/std |
 //! | `pcen` | yes | power | PCEN instead of dB |
+//! | `pcen-learned` | yes | power | none: PCEN is the network's first layer, trained with it |
 //!
 //! Features are computed once per [`FeatureVariant`] (waveform norm on/off ×
 //! dB/power) and kept in memory; [`fit_normalizer`] derives a setting's
@@ -39,6 +40,9 @@ pub enum SpecNorm {
     PerInstance,
     /// Per-channel energy normalization of the power spectrogram.
     Pcen,
+    /// A trainable PCEN layer in front of the network (per-channel α, δ, r and smoothing,
+    /// initialized at librosa's defaults): the features stay power, the network normalizes.
+    PcenLearned,
 }
 
 /// Which features a setting needs: computed once per variant.
@@ -88,8 +92,11 @@ pub struct Setting {
     pub description: &'static str,
 }
 
+/// The name of the setting with the trainable PCEN layer.
+pub const PCEN_LEARNED: &str = "pcen-learned";
+
 /// Every setting, in report order.
-pub const ALL: [Setting; 6] = [
+pub const ALL: [Setting; 7] = [
     Setting {
         name: "none",
         waveform_norm: false,
@@ -126,6 +133,13 @@ pub const ALL: [Setting; 6] = [
         spec_norm: SpecNorm::Pcen,
         description: "waveform norm + PCEN of the power spectrogram instead of dB",
     },
+    Setting {
+        name: PCEN_LEARNED,
+        waveform_norm: true,
+        spec_norm: SpecNorm::PcenLearned,
+        description: "waveform norm + a trainable PCEN layer (per-channel parameters, \
+                      librosa's defaults at the start) in front of the network",
+    },
 ];
 
 /// Epsilon added to the per-instance std.
@@ -135,7 +149,10 @@ pub const INSTANCE_EPS: f32 = 1e-6;
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     /// Unknown setting name.
-    #[error("unknown setting {0:?}; known: none, waveform, global, channel, instance, pcen")]
+    #[error(
+        "unknown setting {0:?}; known: none, waveform, global, channel, instance, pcen, \
+         pcen-learned"
+    )]
     Unknown(String),
     /// No training clip to compute statistics on.
     #[error("no training clips to compute normalization statistics for validation fold {0}")]
@@ -154,6 +171,7 @@ pub fn by_name(name: &str) -> Result<Setting, SettingsError> {
     let canonical = match name.trim().to_ascii_lowercase().as_str() {
         "per_channel" | "per-channel" => "channel".to_string(),
         "per_instance" | "per-instance" => "instance".to_string(),
+        "pcen_learned" => "pcen-learned".to_string(),
         other => other.to_string(),
     };
     ALL.iter()
@@ -230,6 +248,7 @@ impl clap::ValueEnum for SettingChoice {
                 match s.spec_norm {
                     SpecNorm::PerChannel => v.aliases(["per_channel", "per-channel"]),
                     SpecNorm::PerInstance => v.aliases(["per_instance", "per-instance"]),
+                    SpecNorm::PcenLearned => v.alias("pcen_learned"),
                     _ => v,
                 }
             }
@@ -242,8 +261,14 @@ impl Setting {
     pub fn variant(&self) -> FeatureVariant {
         FeatureVariant {
             waveform_norm: self.waveform_norm,
-            power: self.spec_norm == SpecNorm::Pcen,
+            power: matches!(self.spec_norm, SpecNorm::Pcen | SpecNorm::PcenLearned),
         }
+    }
+
+    /// Whether the network carries a trainable PCEN front layer (the setting's features reach
+    /// it as power spectrograms, normalized by nothing before it).
+    pub fn learned_pcen(&self) -> bool {
+        self.spec_norm == SpecNorm::PcenLearned
     }
 
     /// Whether the setting needs training-fold statistics.
@@ -253,7 +278,8 @@ impl Setting {
 }
 
 /// PCEN parameters matching a feature configuration (sample rate and hop
-/// taken from it, librosa defaults otherwise).
+/// taken from it, librosa defaults otherwise): the `pcen` setting's, and the initial values of
+/// `pcen-learned`'s layer.
 pub fn pcen_config(features: &FeatureConfig) -> PcenConfig {
     PcenConfig {
         sample_rate: features.sample_rate,
@@ -306,7 +332,7 @@ pub fn fit_normalizer(
     features: &FeatureConfig,
 ) -> Result<(Normalizer, Option<Stats>), SettingsError> {
     match setting.spec_norm {
-        SpecNorm::None => Ok((Normalizer::None, None)),
+        SpecNorm::None | SpecNorm::PcenLearned => Ok((Normalizer::None, None)),
         SpecNorm::PerInstance => Ok((Normalizer::PerInstance { eps: INSTANCE_EPS }, None)),
         SpecNorm::Pcen => Ok((Normalizer::Pcen(pcen_config(features)), None)),
         SpecNorm::Global | SpecNorm::PerChannel => {
@@ -347,8 +373,20 @@ mod tests {
         let names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
         assert_eq!(
             names,
-            ["none", "waveform", "global", "channel", "instance", "pcen"]
+            [
+                "none",
+                "waveform",
+                "global",
+                "channel",
+                "instance",
+                "pcen",
+                "pcen-learned"
+            ]
         );
+        assert_eq!(by_name("pcen_learned").unwrap().name, "pcen-learned");
+        let learned = by_name("pcen-learned").unwrap();
+        assert!(learned.learned_pcen() && !learned.needs_stats());
+        assert_eq!(learned.variant(), by_name("pcen").unwrap().variant());
         assert_eq!(by_name("per_channel").unwrap().name, "channel");
         assert!(matches!(by_name("bogus"), Err(SettingsError::Unknown(_))));
         let list = parse_list(&["global", "none", "global"]).unwrap();
@@ -356,7 +394,7 @@ mod tests {
             list.iter().map(|s| s.name).collect::<Vec<_>>(),
             ["global", "none"]
         );
-        assert_eq!(parse_list(&["all"]).unwrap().len(), 6);
+        assert_eq!(parse_list(&["all"]).unwrap().len(), 7);
         assert_eq!(
             by_name("none").unwrap().variant(),
             FeatureVariant {
@@ -443,5 +481,11 @@ mod tests {
         assert_eq!(json(&p).unwrap()["hop_length"], 200);
         assert_eq!(json(&p).unwrap()["sample_rate"], 16000);
         assert_eq!(json(&Normalizer::None).unwrap()["kind"], "none");
+        // pcen-learned: nothing before the network, whose first layer is the PCEN.
+        let (l, s) = fit_normalizer(&by_name("pcen-learned").unwrap(), &[], 1, "t", &cfg).unwrap();
+        assert_eq!(l, Normalizer::None);
+        assert!(s.is_none());
+        let c = clips();
+        assert_eq!(apply(&l, &c[1]).unwrap(), c[1]);
     }
 }

@@ -85,6 +85,46 @@ fn prefix_of(name: &str) -> &str {
     name.rsplit_once('.').map_or(name, |(p, _)| p)
 }
 
+/// The per-channel parameters of a [`LayerDesc::LearnedPcen`] layer, from its stored form
+/// (`ln α`, `ln δ`, `ln r`, `logit s`, computed back in f64).
+fn learned_pcen_params(
+    ctx: &Ctx<'_>,
+    prefix: &str,
+    n_freq: i64,
+    eps: f64,
+) -> Result<crate::pcen::PcenParams, ExportError> {
+    let read = |suffix: &str| -> Result<Vec<f32>, ExportError> {
+        let name = format!("{prefix}.{suffix}");
+        let p = ctx.param(&name)?;
+        ctx.expect_dims(&name, &p, &[n_freq])?;
+        Ok(p.data)
+    };
+    let v = specnorm_train::LearnedPcenValues::from_stored(
+        &read("log_gain")?,
+        &read("log_bias")?,
+        &read("log_power")?,
+        &read("logit_smoothing")?,
+    );
+    let params = crate::pcen::PcenParams {
+        gain: v.gain,
+        bias: v.bias,
+        power: v.power,
+        smoothing: v.smoothing,
+        eps,
+    };
+    let all = [&params.gain, &params.bias, &params.power, &params.smoothing];
+    if let Some(v) = all
+        .iter()
+        .flat_map(|v| v.iter())
+        .find(|v| !(v.is_finite() && **v > 0.0))
+    {
+        return Err(ExportError::Unsupported(format!(
+            "learned PCEN {prefix}: parameter value {v} is not finite and > 0"
+        )));
+    }
+    Ok(params)
+}
+
 /// Appends the network after value `x`; returns `(logits, n_outputs)`.
 pub(crate) fn append_network(
     g: &mut GraphBuilder,
@@ -318,6 +358,20 @@ fn append_layers(
                 let b_name = g.initializer_f32(bias, &b.dims, &b.data)?;
                 cur = g.gemm_trans_b(&cur, &w_name, &b_name);
                 width = Width::Features(*out_features);
+            }
+            LayerDesc::LearnedPcen {
+                prefix,
+                n_freq,
+                eps,
+            } => {
+                let Width::Channels(_) = width else {
+                    return Err(ExportError::Unsupported("PCEN of a 2-D value".into()));
+                };
+                cur = crate::pcen::append_pcen_params(
+                    g,
+                    &learned_pcen_params(ctx, prefix, *n_freq, *eps)?,
+                    &cur,
+                )?;
             }
             LayerDesc::Residual { path, shortcut } => {
                 let (a, wa) = append_layers(g, ctx, path, &cur, width)?;

@@ -203,6 +203,14 @@ pub fn build_model_proto(
             meta.model_kind
         )));
     }
+    if let Some(front) = &model.front {
+        if usize::try_from(front.n_freq).ok() != Some(meta.n_freq) {
+            return Err(ExportError::Meta(format!(
+                "the model's PCEN front layer has {} channels, the features {} bins",
+                front.n_freq, meta.n_freq
+            )));
+        }
+    }
     assemble_model(meta, |g, x| convert::append_network(g, model, x))
 }
 

@@ -8,6 +8,10 @@
 //!     = ln(1 + E G)                       (power = 0)
 //!     = (E G)^power                       (bias = 0)
 //! ```
+//!
+//! The same nodes serve the trainable PCEN layer of `specnorm-train`
+//! ([`specnorm_train::LayerDesc::LearnedPcen`]), whose parameters are per frequency channel:
+//! its constants are `[1, 1, F, 1]` (`[1, F]` in the smoother) instead of scalars.
 
 use specnorm_norm::PcenConfig;
 
@@ -16,14 +20,80 @@ use crate::graph::{
 };
 use crate::ExportError;
 
+/// PCEN parameters for the graph: one value for every channel (length 1, scalar constants) or
+/// one per frequency channel (length F).
+pub(crate) struct PcenParams {
+    /// Gain exponents α.
+    pub gain: Vec<f64>,
+    /// Biases δ.
+    pub bias: Vec<f64>,
+    /// Compression exponents r.
+    pub power: Vec<f64>,
+    /// Smoothing coefficients s.
+    pub smoothing: Vec<f64>,
+    /// Floor added to the smoothed energy.
+    pub eps: f64,
+}
+
+impl PcenParams {
+    fn scalar(cfg: &PcenConfig) -> Self {
+        Self {
+            gain: vec![cfg.gain.into()],
+            bias: vec![cfg.bias.into()],
+            power: vec![cfg.power.into()],
+            smoothing: vec![cfg.smoothing_coefficient()],
+            eps: cfg.eps.into(),
+        }
+    }
+
+    /// Channels (1 for scalar parameters); every vector must have that length.
+    fn channels(&self) -> Result<usize, ExportError> {
+        let n = self.gain.len();
+        if n == 0
+            || [&self.bias, &self.power, &self.smoothing]
+                .iter()
+                .any(|v| v.len() != n)
+        {
+            return Err(ExportError::Shape {
+                what: "pcen".into(),
+                detail: format!(
+                    "parameter lengths {} {} {} {} differ",
+                    n,
+                    self.bias.len(),
+                    self.power.len(),
+                    self.smoothing.len()
+                ),
+            });
+        }
+        Ok(n)
+    }
+}
+
+/// A constant of `vals` (f32): a scalar for one value, else shaped `dims(len)`.
+fn constant(
+    g: &mut GraphBuilder,
+    name: &str,
+    vals: &[f64],
+    dims: impl Fn(i64) -> Vec<i64>,
+) -> Result<String, ExportError> {
+    let v: Vec<f32> = vals.iter().map(|&x| x as f32).collect();
+    if v.len() == 1 {
+        g.scalar_f32(name, v[0])
+    } else {
+        g.initializer_f32(name, &dims(v.len() as i64), &v)
+    }
+}
+
 /// The `Scan` body: state `m [N, 1, F]`, slice `e [N, 1, F]` -> new state, output slice.
-fn smoother_body(b: f64) -> Result<crate::onnx::GraphProto, ExportError> {
+fn smoother_body(b: &[f64]) -> Result<crate::onnx::GraphProto, ExportError> {
     let mut g = GraphBuilder::new("pcen_smoother");
     let shape = || TensorShape::named(&[None, Some(1), None], &["N", "", "F"]);
     let m = g.input_f32("pcen_body_m_prev", shape());
     let e = g.input_f32("pcen_body_e", shape());
-    let kb = g.scalar_f32("pcen_body_b", b as f32)?;
-    let k1b = g.scalar_f32("pcen_body_1mb", (1.0 - b) as f32)?;
+    let row = |f| vec![1, f];
+    let kb = constant(&mut g, "pcen_body_b", b, row)?;
+    let one_minus: Vec<f64> = b.iter().map(|b| 1.0 - b).collect();
+    let k1b = constant(&mut g, "pcen_body_1mb", &one_minus, row)?;
     let be = g.mul(&e, &kb, "pcen_body_be");
     let dm = g.mul(&m, &k1b, "pcen_body_decay");
     let next = g.add(&be, &dm, "pcen_body_m");
@@ -39,8 +109,19 @@ pub(crate) fn append_pcen(
     x: &str,
 ) -> Result<String, ExportError> {
     cfg.validate()?;
-    let b = cfg.smoothing_coefficient();
-    // initial state: ones of shape [N, 1, F]
+    append_pcen_params(g, &PcenParams::scalar(cfg), x)
+}
+
+/// Appends PCEN with `p` (scalar or per-channel parameters) of the power spectrogram `x`
+/// (`[N, C, F, T]`; per-channel parameters need F = their length) and returns its name.
+pub(crate) fn append_pcen_params(
+    g: &mut GraphBuilder,
+    p: &PcenParams,
+    x: &str,
+) -> Result<String, ExportError> {
+    let n = p.channels()?;
+    let col = |f| vec![1, 1, f, 1];
+    // initial state: ones of shape [N, C, F]
     let shape = g.node(
         "Shape",
         &[x],
@@ -62,31 +143,38 @@ pub(crate) fn append_pcen(
         &[&init, x],
         &[&m_final, &m],
         vec![
-            attr_graph("body", smoother_body(b)?),
+            attr_graph("body", smoother_body(&p.smoothing)?),
             attr_int("num_scan_inputs", 1),
             attr_ints("scan_input_axes", &[3]),
             attr_ints("scan_output_axes", &[3]),
         ],
     );
-    let eps = g.scalar_f32("pcen_eps", cfg.eps)?;
+    let eps = g.scalar_f32("pcen_eps", p.eps as f32)?;
     let me = g.add(&m, &eps, "pcen_m_eps");
-    let ng = g.scalar_f32("pcen_neg_gain", -cfg.gain)?;
+    let neg_gain: Vec<f64> = p.gain.iter().map(|a| -a).collect();
+    let ng = constant(g, "pcen_neg_gain", &neg_gain, col)?;
     let gain = g.node("Pow", &[&me, &ng], "pcen_gain", vec![]);
     let eg = g.mul(x, &gain, "pcen_eg");
-    Ok(if cfg.power == 0.0 {
+    let scalar = n == 1;
+    Ok(if scalar && p.power[0] == 0.0 {
         let one = g.scalar_f32("pcen_one", 1.0)?;
         let p1 = g.add(&eg, &one, "pcen_eg1");
         g.node("Log", &[&p1], "pcen", vec![])
-    } else if cfg.bias == 0.0 {
-        let r = g.scalar_f32("pcen_power", cfg.power)?;
+    } else if scalar && p.bias[0] == 0.0 {
+        let r = g.scalar_f32("pcen_power", p.power[0] as f32)?;
         g.node("Pow", &[&eg, &r], "pcen", vec![])
     } else {
-        let bias = g.scalar_f32("pcen_bias", cfg.bias)?;
-        let r = g.scalar_f32("pcen_power", cfg.power)?;
+        let bias = constant(g, "pcen_bias", &p.bias, col)?;
+        let r = constant(g, "pcen_power", &p.power, col)?;
         let shifted = g.add(&eg, &bias, "pcen_shifted");
         let c = g.node("Pow", &[&shifted, &r], "pcen_compressed", vec![]);
-        let bp = f64::from(cfg.bias).powf(f64::from(cfg.power));
-        let bp = g.scalar_f32("pcen_bias_pow", bp as f32)?;
+        let bp: Vec<f64> = p
+            .bias
+            .iter()
+            .zip(&p.power)
+            .map(|(b, r)| b.powf(*r))
+            .collect();
+        let bp = constant(g, "pcen_bias_pow", &bp, col)?;
         g.sub(&c, &bp, "pcen")
     })
 }

@@ -9,6 +9,10 @@ use tch::Tensor;
 
 use crate::layers::LayerDesc;
 use crate::model::{ModelKind, ModelSpec, BN_EPS, BN_MOMENTUM};
+use crate::pcen::LearnedPcenConfig;
+
+/// Name prefix of the learned PCEN front layer's tensors.
+pub(crate) const PCEN_PREFIX: &str = "pcen";
 
 /// What follows the conv of a fastai ConvLayer.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -168,10 +172,13 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Creates the variables of `spec` under `root` (in creation order); returns the layer tree,
-/// the tensor handles by full name and the names in creation order.
+/// Creates the variables of `spec` (after those of the `front` layer, if any) under `root`
+/// (in creation order); returns the layer tree, the tensor handles by full name and the names
+/// in creation order. The front layer's constant initialization draws no random numbers, so
+/// a seed gives the network the same initial weights with or without it.
 pub(crate) fn build_model(
     spec: &ModelSpec,
+    front: Option<&LearnedPcenConfig>,
     root: tch::nn::Path<'_>,
 ) -> (Vec<LayerDesc>, HashMap<String, Tensor>, Vec<String>) {
     let mut b = Builder {
@@ -179,7 +186,20 @@ pub(crate) fn build_model(
         tensors: HashMap::new(),
         order: Vec::new(),
     };
-    let layers = build(spec, &mut b);
+    let mut layers = Vec::new();
+    if let Some(p) = front {
+        let names = crate::pcen::param_names(PCEN_PREFIX);
+        for (full, init) in names.iter().zip(p.stored_init()) {
+            let name = &full[PCEN_PREFIX.len() + 1..];
+            b.var(PCEN_PREFIX, name, &[p.n_freq], Init::Const(init));
+        }
+        layers.push(LayerDesc::LearnedPcen {
+            prefix: PCEN_PREFIX.to_string(),
+            n_freq: p.n_freq,
+            eps: p.eps,
+        });
+    }
+    layers.extend(build(spec, &mut b));
     (layers, b.tensors, b.order)
 }
 

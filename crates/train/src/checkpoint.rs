@@ -12,12 +12,16 @@ use crate::TrainError;
 const META_KIND: &str = "specnorm.model.kind";
 const META_IN: &str = "specnorm.model.in_channels";
 const META_N: &str = "specnorm.model.n_classes";
+const META_FRONT: &str = "specnorm.model.front";
 
 impl Model {
     /// Saves all tensors as f32 safetensors, atomically ([`specnorm_atomic::write`]: a
     /// temporary sibling, synced, then renamed). The metadata holds the caller's entries plus
-    /// `specnorm.model.kind`, `specnorm.model.in_channels`, `specnorm.model.n_classes` (these
-    /// win on key clashes).
+    /// `specnorm.model.kind`, `specnorm.model.in_channels`, `specnorm.model.n_classes` and, for
+    /// a model with a front layer, `specnorm.model.front` (its [`LearnedPcenConfig`] as JSON);
+    /// these win on key clashes.
+    ///
+    /// [`LearnedPcenConfig`]: crate::LearnedPcenConfig
     pub fn save(&self, path: &Path, metadata: &BTreeMap<String, String>) -> Result<(), TrainError> {
         let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(self.order.len());
         for name in &self.order {
@@ -46,6 +50,16 @@ impl Model {
         meta.insert(META_KIND.into(), self.spec.kind.as_str().into());
         meta.insert(META_IN.into(), self.spec.in_channels.to_string());
         meta.insert(META_N.into(), self.spec.n_classes.to_string());
+        match &self.front {
+            Some(f) => {
+                let json = serde_json::to_string(f)
+                    .map_err(|e| TrainError::Checkpoint(format!("{META_FRONT}: {e}")))?;
+                meta.insert(META_FRONT.into(), json);
+            }
+            None => {
+                meta.remove(META_FRONT);
+            }
+        }
         let buf = safetensors::serialize(views, Some(meta))
             .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
         if path.file_name().is_none() {
@@ -92,7 +106,14 @@ impl Model {
             in_channels: parse_i(META_IN)?,
             n_classes: parse_i(META_N)?,
         };
-        let model = Model::new(spec, device, 0)?;
+        let front = meta
+            .get(META_FRONT)
+            .map(|j| {
+                serde_json::from_str(j)
+                    .map_err(|e| TrainError::Checkpoint(format!("{META_FRONT}: {e}")))
+            })
+            .transpose()?;
+        let model = Model::with_front(spec, front, device, 0)?;
         let st = safetensors::SafeTensors::deserialize(&bytes).map_err(ck)?;
         for name in &model.order {
             let view = st.tensor(name).map_err(ck)?;

@@ -2,7 +2,7 @@
 
 use tch::{Device, Tensor};
 
-use crate::model::{ModelKind, ModelSpec};
+use crate::model::{Model, ModelKind, ModelSpec};
 use crate::TrainError;
 
 /// In-memory features `[N, C, F, T]` (row-major, already normalized) and labels.
@@ -89,6 +89,28 @@ impl InMemoryData {
             return Err(TrainError::InvalidData(
                 "x contains non-finite values".into(),
             ));
+        }
+        Ok(())
+    }
+
+    /// [`InMemoryData::validate`] against `model.spec`, and for a model with a PCEN front
+    /// layer: F equal to the layer's channels and no negative value (a power spectrogram).
+    pub fn validate_for(&self, model: &Model) -> Result<(), TrainError> {
+        self.validate(&model.spec)?;
+        if let Some(front) = &model.front {
+            if self.shape[2] as i64 != front.n_freq {
+                return Err(TrainError::InvalidData(format!(
+                    "data has {} frequency bins, the PCEN front layer {}",
+                    self.shape[2], front.n_freq
+                )));
+            }
+            if let Some(i) = self.x.iter().position(|v| *v < 0.0) {
+                return Err(TrainError::InvalidData(format!(
+                    "value {} at flat index {i} is negative; the PCEN front layer takes a \
+                     power spectrogram",
+                    self.x[i]
+                )));
+            }
         }
         Ok(())
     }

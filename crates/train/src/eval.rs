@@ -51,7 +51,7 @@ pub fn evaluate(
     data: &InMemoryData,
     batch_size: usize,
 ) -> Result<(f64, f64, Vec<i64>), TrainError> {
-    data.validate(&model.spec)?;
+    data.validate_for(model)?;
     if batch_size == 0 {
         return Err(TrainError::InvalidConfig("batch_size must be >= 1".into()));
     }

@@ -84,6 +84,18 @@ pub enum LayerDesc {
         /// Output features.
         out_features: i64,
     },
+    /// Trainable PCEN of a power spectrogram (see [`LearnedPcenConfig`](crate::LearnedPcenConfig)
+    /// for the formula): shape-preserving, per-frequency parameters (axis 2). Tensors are
+    /// `{prefix}.log_gain`, `{prefix}.log_bias`, `{prefix}.log_power` and
+    /// `{prefix}.logit_smoothing`, `[n_freq]` each.
+    LearnedPcen {
+        /// Name prefix (`"pcen"`).
+        prefix: String,
+        /// Frequency channels F.
+        n_freq: i64,
+        /// Floor added to the smoothed energy.
+        eps: f64,
+    },
     /// `y = path(x) + shortcut(x)`; an empty `shortcut` is the identity. (The ReLU after
     /// the add is a separate, following [`LayerDesc::Relu`].)
     Residual {
@@ -165,6 +177,10 @@ pub(crate) fn run_layers(
             LayerDesc::GlobalAvgPool => cur.adaptive_avg_pool2d([1, 1]),
             LayerDesc::Flatten => cur.flatten(1, -1),
             LayerDesc::Linear { weight, bias, .. } => cur.linear(get(weight), Some(get(bias))),
+            LayerDesc::LearnedPcen { prefix, eps, .. } => {
+                let [g, b, p, s] = crate::pcen::param_names(prefix);
+                crate::pcen::learned_pcen(&cur, get(&g), get(&b), get(&p), get(&s), *eps)
+            }
             LayerDesc::Residual { path, shortcut } => {
                 let a = run_layers(path, t, &cur, train);
                 let b = if shortcut.is_empty() {

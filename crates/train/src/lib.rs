@@ -130,6 +130,7 @@ mod layers;
 mod lr_find;
 mod model;
 mod optim;
+mod pcen;
 mod train;
 
 pub use batches::{DataPlacement, AUTO_RESIDENT_MAX_BYTES};
@@ -140,6 +141,7 @@ pub use layers::LayerDesc;
 pub use lr_find::{lr_find, valley, LrFind};
 pub use model::{Model, ModelKind, ModelSpec, BN_EPS, BN_MOMENTUM};
 pub use optim::{AdamW, OneCycle};
+pub use pcen::{learned_pcen, LearnedPcenConfig, LearnedPcenValues};
 pub use train::fit_one_cycle;
 
 /// Errors of this crate.

@@ -8,6 +8,7 @@ use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
 use crate::layers::{run_layers, LayerDesc};
+use crate::pcen::LearnedPcenConfig;
 use crate::TrainError;
 
 /// Which architecture to build (`clap::ValueEnum` with the feature `clap`: `--help` lists the
@@ -65,6 +66,9 @@ pub const BN_MOMENTUM: f64 = 0.1;
 pub struct Model {
     /// Architecture / sizes.
     pub spec: ModelSpec,
+    /// The trainable PCEN front layer in front of the network, if any (its size and initial
+    /// values; the learned values are the `pcen.*` tensors).
+    pub front: Option<LearnedPcenConfig>,
     /// All variables (trainable parameters and BN running statistics).
     pub vs: VarStore,
     pub(crate) layers: Vec<LayerDesc>,
@@ -78,6 +82,7 @@ impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Model")
             .field("spec", &self.spec)
+            .field("front", &self.front)
             .field("device", &self.vs.device())
             .field("n_tensors", &self.order.len())
             .finish()
@@ -90,14 +95,30 @@ impl Model {
     /// Initialization calls `tch::manual_seed(seed)` and always draws on the CPU, then moves
     /// the variables to `device`, so a seed gives the same initial weights on every device.
     pub fn new(spec: ModelSpec, device: Device, seed: u64) -> Result<Model, TrainError> {
+        Model::with_front(spec, None, device, seed)
+    }
+
+    /// [`Model::new`] with a trainable PCEN layer ([`LayerDesc::LearnedPcen`]) in front of the
+    /// network when `front` is given: the model then takes power spectrograms
+    /// `[N, in_channels, front.n_freq, T]`. The network's initial weights are those of
+    /// [`Model::new`] with the same seed.
+    pub fn with_front(
+        spec: ModelSpec,
+        front: Option<LearnedPcenConfig>,
+        device: Device,
+        seed: u64,
+    ) -> Result<Model, TrainError> {
         if spec.in_channels < 1 || spec.n_classes < 1 {
             return Err(TrainError::InvalidConfig(format!(
                 "in_channels and n_classes must be >= 1, got {spec:?}"
             )));
         }
+        if let Some(f) = &front {
+            f.validate()?;
+        }
         tch::manual_seed(seed as i64);
         let mut vs = VarStore::new(Device::Cpu);
-        let (layers, tensors, order) = crate::build::build_model(&spec, vs.root());
+        let (layers, tensors, order) = crate::build::build_model(&spec, front.as_ref(), vs.root());
         if device != Device::Cpu {
             vs.set_device(device);
         }
@@ -115,6 +136,7 @@ impl Model {
             .collect::<Result<HashMap<_, _>, TrainError>>()?;
         Ok(Model {
             spec,
+            front,
             vs,
             layers,
             tensors,
@@ -129,6 +151,39 @@ impl Model {
     /// functions of this crate validate shapes before calling it.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
         run_layers(&self.layers, &self.tensors, x, train)
+    }
+
+    /// The output of the PCEN front layer alone (what the network sees) for the power
+    /// spectrogram `x`, or `None` for a model without one.
+    pub fn front_output(&self, x: &Tensor) -> Option<Tensor> {
+        match self.layers.first() {
+            Some(first @ LayerDesc::LearnedPcen { .. }) => Some(run_layers(
+                std::slice::from_ref(first),
+                &self.tensors,
+                x,
+                false,
+            )),
+            _ => None,
+        }
+    }
+
+    /// The learned values of the PCEN front layer's parameters (α, δ, r, s per channel), or
+    /// `None` for a model without one.
+    pub fn front_values(&self) -> Result<Option<crate::LearnedPcenValues>, TrainError> {
+        let Some(LayerDesc::LearnedPcen { prefix, .. }) = self.layers.first() else {
+            return Ok(None);
+        };
+        let mut v: Vec<Vec<f32>> = Vec::with_capacity(4);
+        for name in crate::pcen::param_names(prefix) {
+            let t = self.tensors[&name]
+                .detach()
+                .f_to_device(Device::Cpu)?
+                .f_to_kind(tch::Kind::Float)?;
+            v.push(Vec::<f32>::try_from(&t)?);
+        }
+        Ok(Some(crate::LearnedPcenValues::from_stored(
+            &v[0], &v[1], &v[2], &v[3],
+        )))
     }
 
     /// Device the variables live on.

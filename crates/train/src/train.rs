@@ -146,8 +146,8 @@ pub fn fit_one_cycle(
     on_epoch: &mut dyn FnMut(&EpochMetrics),
 ) -> Result<History, TrainError> {
     cfg.validate()?;
-    train.validate(&model.spec)?;
-    valid.validate(&model.spec)?;
+    train.validate_for(model)?;
+    valid.validate_for(model)?;
     if model.device() != cfg.device {
         return Err(TrainError::InvalidConfig(format!(
             "model is on {:?}, config device is {:?}",

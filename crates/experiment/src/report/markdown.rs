@@ -143,6 +143,17 @@ pub fn render_markdown(doc: &ResultsDoc) -> String {
     for (file, what) in PLOT_FILES {
         let _ = writeln!(md, "- [{what}]({file})");
     }
+    use crate::settings::PCEN_LEARNED;
+    if doc.runs.iter().any(|r| r.setting == PCEN_LEARNED) {
+        let _ = writeln!(
+            md,
+            "- [the learned per-channel PCEN parameters (α, δ, r, s) of the best \
+             {PCEN_LEARNED} run across frequency]({}/) (values in [{}]({}))",
+            super::LEARNED_PCEN_DIR,
+            super::LEARNED_PCEN_JSON,
+            super::LEARNED_PCEN_JSON
+        );
+    }
     md
 }
 

@@ -3,7 +3,8 @@
 //! * `summary`: per-setting statistics, paired comparisons, the per-fold table, the conclusion;
 //! * `convergence`: learning curves, time to a fraction of the best accuracy, per-epoch tests;
 //! * `markdown`: `results.md`;
-//! * `plots`: the PNG plots.
+//! * `plots`: the PNG plots;
+//! * `learned_pcen`: the learned per-channel parameters of a `pcen-learned` run.
 //!
 //! The statistics are pure Rust ([`crate::significance`], `specnorm_analysis::power`): per
 //! setting the mean, sample std and 95 % Student-t confidence interval of the final accuracy;
@@ -24,6 +25,7 @@ use crate::significance::Summary;
 
 mod convergence;
 pub mod distributions;
+mod learned_pcen;
 mod markdown;
 mod merge;
 mod pairs;
@@ -31,6 +33,9 @@ mod plots;
 mod summary;
 
 pub use convergence::{convergence, Convergence, EpochPairs, SettingCurve, TARGET_FRACTION};
+pub use learned_pcen::{
+    write_learned_pcen, LearnedPcenParams, LEARNED_PCEN_DIR, LEARNED_PCEN_JSON,
+};
 pub use markdown::{render_markdown, PLOT_FILES};
 pub use merge::{merge_dirs, read_runs_dir, write_merged_report, Merged, RunsDir};
 pub use pairs::compare;

@@ -142,7 +142,7 @@ pub fn plot_spectrogram(
 
 /// The x axis of a per-row plot of features computed with `features`: each row's frequency in
 /// kHz (FFT bins or mel band centres), or the row index when the lengths disagree.
-fn row_axis(features: &FeatureConfig, rows: usize) -> (Vec<f64>, String) {
+pub(super) fn row_axis(features: &FeatureConfig, rows: usize) -> (Vec<f64>, String) {
     let hz = features.row_frequencies();
     if hz.len() != rows {
         return ((0..rows).map(|i| i as f64).collect(), "row".into());

@@ -124,7 +124,9 @@ pub const BLOG: Preset = Preset {
 };
 
 /// Minutes on a CPU ([`ExperimentConfig::quick`], the defaults of `specnorm
-/// experiment`): every setting, 3 seeds of the small CNN, 6 epochs at lr 1e-2, batch size 64.
+/// experiment`): every setting whose normalization happens before the network (all but
+/// `pcen-learned`, which trains a PCEN layer and is asked for by name or with `all`), 3 seeds
+/// of the small CNN, 6 epochs at lr 1e-2, batch size 64.
 pub const QUICK: Preset = Preset {
     settings: &["none", "waveform", "global", "channel", "instance", "pcen"],
     runs: 3,
@@ -383,8 +385,14 @@ mod tests {
         for p in [BLOG, QUICK] {
             assert!(settings::parse_list(p.settings).is_ok(), "{:?}", p.settings);
         }
-        let all: Vec<&str> = settings::ALL.iter().map(|s| s.name).collect();
-        assert_eq!(QUICK.settings, all.as_slice());
+        // QUICK: every setting but the one that trains its normalization.
+        let fixed: Vec<&str> = settings::ALL
+            .iter()
+            .filter(|s| !s.learned_pcen())
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(QUICK.settings, fixed.as_slice());
+        assert_eq!(fixed.len() + 1, settings::ALL.len());
     }
 
     #[test]

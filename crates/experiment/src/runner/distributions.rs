@@ -99,6 +99,8 @@ pub(crate) fn compute(ctx: &Context<'_>) -> Result<Option<Distributions>, Experi
             .collect::<Result<Vec<_>, ExperimentError>>()?;
         let unit = match s.spec_norm {
             SpecNorm::None => unit,
+            // nothing before the network: the power features themselves
+            SpecNorm::PcenLearned => "power",
             SpecNorm::Pcen => "PCEN",
             _ => "σ",
         };

@@ -58,6 +58,9 @@ pub(crate) fn finish(
             best.insert(s.setting.clone(), (b.clone(), abs));
         }
     }
+    if let Some((b, Some(ckpt))) = best.get(crate::settings::PCEN_LEARNED) {
+        plots::write_learned_pcen(ctx, b, ckpt)?;
+    }
     let best_json: BTreeMap<&String, &BestRun> = best.iter().map(|(k, (b, _))| (k, b)).collect();
     write_json(&out.join("best_runs.json"), &best_json)?;
     let exports = if cfg.export_onnx && cfg.shard.is_none() {

@@ -1,10 +1,11 @@
 //! The example plots of the report: a spectrogram before/after each setting's
 //! normalization (first validation clip of the first validation fold,
 //! normalizer fitted on the other folds) and the per-channel mean ± std of the
-//! training features. Written only when missing.
+//! training features. Written only when missing. And the learned PCEN parameters of the best
+//! `pcen-learned` run (rewritten each time: the best run can change when runs are added).
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::config::{ExperimentConfig, Plan};
 use super::error::{io_err, ExperimentError};
@@ -73,7 +74,7 @@ pub(crate) fn write_examples(ctx: &Context<'_>, fold: u32) -> Result<(), Experim
         let features = v.feature_config(&cfg.features);
         let unit_before = report::feature_unit(&features);
         let unit_after = match s.spec_norm {
-            SpecNorm::None => unit_before,
+            SpecNorm::None | SpecNorm::PcenLearned => unit_before,
             SpecNorm::Pcen => "PCEN (dimensionless)",
             _ => "σ (standard deviations)",
         };
@@ -117,5 +118,38 @@ pub(crate) fn write_examples(ctx: &Context<'_>, fold: u32) -> Result<(), Experim
             )?;
         }
     }
+    Ok(())
+}
+
+/// Writes `pcen_learned.json` and `pcen_learned/*.png` for the best `pcen-learned` run `best`
+/// (its checkpoint at `ckpt`): the learned α, δ, r, s across frequency.
+pub(crate) fn write_learned_pcen(
+    ctx: &Context<'_>,
+    best: &report::BestRun,
+    ckpt: &Path,
+) -> Result<(), ExperimentError> {
+    let terr = |source| ExperimentError::Train {
+        key: best.key.clone(),
+        source,
+    };
+    let (model, _) = specnorm_train::Model::load(ckpt, tch::Device::Cpu).map_err(terr)?;
+    let (Some(front), Some(v)) = (&model.front, model.front_values().map_err(terr)?) else {
+        return Err(ExperimentError::Config(format!(
+            "{}: the checkpoint of {} has no PCEN front layer",
+            ckpt.display(),
+            best.key
+        )));
+    };
+    let setting = settings::by_name(settings::PCEN_LEARNED)?;
+    let features = setting.variant().feature_config(&ctx.cfg.features);
+    let p = report::LearnedPcenParams {
+        run: best.key.clone(),
+        gain: v.gain,
+        bias: v.bias,
+        power: v.power,
+        smoothing: v.smoothing,
+        initial: [front.gain, front.bias, front.power, front.smoothing],
+    };
+    report::write_learned_pcen(&ctx.cfg.out_dir, &p, &features)?;
     Ok(())
 }

@@ -6,8 +6,11 @@
 use std::time::Instant;
 
 use specnorm_contract::CheckpointMeta;
+use specnorm_features::FeatureConfig;
 use specnorm_norm::NormSpec;
-use specnorm_train::{DataPlacement, InMemoryData, Model, ModelSpec, TrainConfig};
+use specnorm_train::{
+    DataPlacement, InMemoryData, LearnedPcenConfig, Model, ModelSpec, TrainConfig,
+};
 
 use super::config::{ExperimentConfig, OutputDir, Plan};
 use super::dataset::DataIndex;
@@ -166,7 +169,12 @@ fn train_one(
         in_channels: 1,
         n_classes: ctx.index.classes.len() as i64,
     };
-    let mut model = Model::new(spec, device, job.seed).map_err(terr)?;
+    let features = job.setting.variant().feature_config(&cfg.features);
+    let front = job
+        .setting
+        .learned_pcen()
+        .then(|| learned_pcen_init(&features, data.train.shape[2]));
+    let mut model = Model::with_front(spec, front, device, job.seed).map_err(terr)?;
     let tcfg = TrainConfig {
         epochs: cfg.epochs,
         lr: ctx.lr(job.setting.name),
@@ -203,7 +211,7 @@ fn train_one(
         let meta = CheckpointMeta {
             setting: job.setting.name.to_string(),
             normalization: data.norm.clone(),
-            features: job.setting.variant().feature_config(&cfg.features),
+            features,
             classes: ctx.index.classes.clone(),
             valid_fold: Some(job.fold),
             seed: Some(job.seed),
@@ -246,6 +254,21 @@ fn placement(mapped: bool, device: tch::Device) -> DataPlacement {
 
 /// Clips copied from a mapped set between two releases of its pages.
 const RELEASE_EVERY: usize = 64;
+
+/// The initial values of `pcen-learned`'s layer: the fixed PCEN of the `pcen` setting
+/// ([`settings::pcen_config`]: librosa's defaults at the features' sample rate and hop), so
+/// that the two settings start from the same function.
+pub(crate) fn learned_pcen_init(features: &FeatureConfig, n_freq: usize) -> LearnedPcenConfig {
+    let p = settings::pcen_config(features);
+    LearnedPcenConfig {
+        n_freq: n_freq as i64,
+        gain: p.gain.into(),
+        bias: p.bias.into(),
+        power: p.power.into(),
+        smoothing: p.smoothing_coefficient(),
+        eps: p.eps.into(),
+    }
+}
 
 /// Stacks normalized copies of the selected clips into `[N, 1, F, T]`.
 fn build_data(
