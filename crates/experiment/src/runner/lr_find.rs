@@ -150,7 +150,8 @@ pub fn plot(path: &Path, r: &LrFindResult) -> Result<(), ExperimentError> {
 }
 
 /// `specnorm lr-find`: the sweep of `setting` on `cfg`'s dataset, features and model, without
-/// training any run (the output folder gets `experiment.json` and `lr_find/`).
+/// training any run (the output folder gets `experiment.json` and `lr_find/`); with
+/// `cfg.feature_cache` its features come from the cache, as the experiment's do.
 pub fn find_lr(
     cfg: &ExperimentConfig,
     setting: &str,
@@ -161,12 +162,13 @@ pub fn find_lr(
     cfg.settings = vec![setting.name.to_string()];
     let plan = Plan::new(&cfg)?;
     progress(Progress::Stage("reading dataset"));
-    let (index, waves) = super::dataset::DataIndex::load(&cfg, progress)?;
-    plan.check_folds(&index)?;
-    let out = super::config::OutputDir::prepare(&cfg, &index)?;
-    let needed = [setting.variant()].into_iter().collect();
-    let features =
-        super::features::FeatureCache::compute(&index, waves, &needed, &cfg.features, progress)?;
+    let (index, features, _, out) = super::prepare(
+        &cfg,
+        &plan,
+        &|_| Ok(Vec::new()),
+        &|_| [setting.variant()].into_iter().collect(),
+        progress,
+    )?;
     let ctx = Context {
         cfg: &cfg,
         plan: &plan,

@@ -169,24 +169,68 @@ pub fn run_experiment(
 ) -> Result<ExperimentOutcome, ExperimentError> {
     let plan = config::Plan::new(cfg)?;
     progress(Progress::Stage("reading dataset"));
-    let (index, features, jobs, out) = match &cfg.feature_cache {
+    let needed = |jobs: &[jobs::Job]| -> BTreeSet<crate::settings::FeatureVariant> {
+        jobs::pending_variants(jobs)
+            .into_iter()
+            .chain(plots::needed_variants(cfg, &plan))
+            .chain(distributions::needed_variants(cfg, &plan))
+            .collect()
+    };
+    let list = |out: &config::OutputDir| jobs::list(&plan, cfg.runs, cfg.shard, out);
+    let (index, features, jobs, out) = prepare(cfg, &plan, &list, &needed, progress)?;
+    let mut ctx = training::Context {
+        cfg,
+        plan: &plan,
+        index: &index,
+        features: &features,
+        out: &out,
+        lrs: BTreeMap::new(),
+    };
+    if cfg.lr_find {
+        let found = lr_find::suggest_all(&ctx, progress)?;
+        ctx.lrs = found.into_iter().map(|(k, r)| (k, r.suggested)).collect();
+    }
+    let trained = training::run_jobs(&ctx, jobs, progress)?;
+    finish::finish(&ctx, trained, progress)
+}
+
+/// Stages 2–4, shared by [`run_experiment`] and [`find_lr`]: the dataset index, the output
+/// folder, the jobs `list_jobs` names there, and the features of the variants `needed` asks for
+/// them (in memory), or of every variant of the plan's settings (`cfg.feature_cache`: the cache
+/// is opened or built before the jobs are known, since the bad clips it records are part of the
+/// dataset fingerprint, hence of the config hash).
+#[allow(clippy::type_complexity)]
+fn prepare(
+    cfg: &ExperimentConfig,
+    plan: &config::Plan,
+    list_jobs: &dyn Fn(&config::OutputDir) -> Result<Vec<jobs::Job>, ExperimentError>,
+    needed: &dyn Fn(&[jobs::Job]) -> BTreeSet<crate::settings::FeatureVariant>,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Result<
+    (
+        dataset::DataIndex,
+        features::FeatureCache,
+        Vec<jobs::Job>,
+        config::OutputDir,
+    ),
+    ExperimentError,
+> {
+    Ok(match &cfg.feature_cache {
         None => {
             let (index, waves) = dataset::DataIndex::load(cfg, progress)?;
             plan.check_folds(&index)?;
             let out = config::OutputDir::prepare(cfg, &index)?;
-            let jobs = jobs::list(&plan, cfg.runs, cfg.shard, &out)?;
-            let needed: BTreeSet<_> = jobs::pending_variants(&jobs)
-                .into_iter()
-                .chain(plots::needed_variants(cfg, &plan))
-                .chain(distributions::needed_variants(cfg, &plan))
-                .collect();
-            let features =
-                features::FeatureCache::compute(&index, waves, &needed, &cfg.features, progress)?;
+            let jobs = list_jobs(&out)?;
+            let features = features::FeatureCache::compute(
+                &index,
+                waves,
+                &needed(&jobs),
+                &cfg.features,
+                progress,
+            )?;
             (index, features, jobs, out)
         }
         Some(dir) => {
-            // The cache is opened (or built) before the jobs are known: the bad clips it
-            // records are part of the dataset fingerprint, hence of the config hash.
             let ds = dataset::open(cfg)?;
             let needed = crate::feature_cache::experiment_variants(&plan.settings);
             let cached = crate::feature_cache::open_or_build(
@@ -218,7 +262,7 @@ pub fn run_experiment(
             let index = dataset::DataIndex::with_skipped(cfg, &ds, skipped, Vec::new(), progress)?;
             plan.check_folds(&index)?;
             let out = config::OutputDir::prepare(cfg, &index)?;
-            let jobs = jobs::list(&plan, cfg.runs, cfg.shard, &out)?;
+            let jobs = list_jobs(&out)?;
             (
                 index,
                 features::FeatureCache::from_files(cached.files),
@@ -226,19 +270,5 @@ pub fn run_experiment(
                 out,
             )
         }
-    };
-    let mut ctx = training::Context {
-        cfg,
-        plan: &plan,
-        index: &index,
-        features: &features,
-        out: &out,
-        lrs: BTreeMap::new(),
-    };
-    if cfg.lr_find {
-        let found = lr_find::suggest_all(&ctx, progress)?;
-        ctx.lrs = found.into_iter().map(|(k, r)| (k, r.suggested)).collect();
-    }
-    let trained = training::run_jobs(&ctx, jobs, progress)?;
-    finish::finish(&ctx, trained, progress)
+    })
 }
