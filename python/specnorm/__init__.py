@@ -6,7 +6,7 @@ normalizers (:class:`Normalizer`) are the Rust crates of the specnorm workspace,
 bound with PyO3; this package adds no computation of its own. Optional parts:
 
 * ``specnorm.torch`` (needs torch): a ``Dataset`` of normalized ``[1, F, T]``
-  tensors from an ESC-50-layout folder, for ``DataLoader`` workers.
+  tensors from a dataset folder (any layout of :func:`list_clips`), for ``DataLoader`` workers.
 * ``specnorm.dask`` (needs dask + distributed): :func:`dataset_stats` as a Dask
   graph, exact on any number of workers.
 """
@@ -16,6 +16,7 @@ from ._specnorm import (
     ConfigError,
     DatasetError,
     FeatureExtractor,
+    LAYOUT_KEYWORDS,
     LeakageError,
     NormalizationError,
     Normalizer,
@@ -37,6 +38,7 @@ __all__ = [
     "ConfigError",
     "DatasetError",
     "FeatureExtractor",
+    "LAYOUT_KEYWORDS",
     "LeakageError",
     "NormalizationError",
     "Normalizer",

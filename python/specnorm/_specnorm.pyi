@@ -155,6 +155,10 @@ class Normalizer:
         """Parse and validate a ``NormSpec`` JSON (raises ``NormalizationError``)."""
     def __eq__(self, other: object) -> bool: ...
 
+LAYOUT_KEYWORDS: List[str]
+"""The keyword arguments of :func:`list_clips` that choose a dataset's layout; ``dataset_stats``,
+``shard_stats`` and ``specnorm.dask`` take them beside the feature keys."""
+
 def list_clips(
     root: PathLike,
     folds: Optional[Sequence[int]] = None,
@@ -226,9 +230,26 @@ def dataset_stats(
     sample: Optional[float] = None,
     seed: int = 0,
     skip_bad: bool = False,
+    layout: Literal["esc50", "csv", "urbansound8k", "folders"] = "esc50",
+    esc10: bool = False,
+    metadata: Optional[PathLike] = None,
+    filename_col: Optional[str] = None,
+    label_col: Optional[str] = None,
+    fold_col: Optional[str] = None,
+    target_col: Optional[str] = None,
+    audio_dir: Optional[PathLike] = None,
+    n_folds: Optional[int] = None,
+    fold_seed: Optional[int] = None,
+    fold_file: Optional[PathLike] = None,
+    allow_outside_root: bool = False,
     **feature_config: Any,
 ) -> Stats:
-    """Exact statistics of the training folds; the same library call as ``specnorm stats``."""
+    """Exact statistics of the training folds; the same library call as ``specnorm stats``.
+
+    The dataset is read in ESC-50's layout unless the layout keywords (those of
+    :func:`list_clips`, listed in ``LAYOUT_KEYWORDS``) say otherwise; ``stats.provenance["layout"]``
+    records the layout. The other keywords are feature keys (``FeatureExtractor.config``).
+    """
 
 def shard_stats(
     data: PathLike,
@@ -240,6 +261,19 @@ def shard_stats(
     sample: Optional[float] = None,
     seed: int = 0,
     skip_bad: bool = False,
+    layout: Literal["esc50", "csv", "urbansound8k", "folders"] = "esc50",
+    esc10: bool = False,
+    metadata: Optional[PathLike] = None,
+    filename_col: Optional[str] = None,
+    label_col: Optional[str] = None,
+    fold_col: Optional[str] = None,
+    target_col: Optional[str] = None,
+    audio_dir: Optional[PathLike] = None,
+    n_folds: Optional[int] = None,
+    fold_seed: Optional[int] = None,
+    fold_file: Optional[PathLike] = None,
+    allow_outside_root: bool = False,
     **feature_config: Any,
 ) -> PartialStats:
-    """Shard ``shard`` of ``shards`` of the ``dataset_stats`` run (clip i -> shard i % N + 1)."""
+    """Shard ``shard`` of ``shards`` of the ``dataset_stats`` run (clip i -> shard i % N + 1);
+    the same layout and feature keywords."""

@@ -13,11 +13,11 @@ within rounding (~1e-15 relative).
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import distributed
 
-from ._specnorm import PartialStats, Stats, list_clips, num_threads, set_num_threads, shard_stats
+from ._specnorm import LAYOUT_KEYWORDS, PartialStats, Stats, list_clips, num_threads, set_num_threads, shard_stats
 
 __all__ = ["StatsJob", "dataset_stats", "submit_stats"]
 
@@ -49,9 +49,10 @@ class StatsJob:
         return self.merged.result(timeout=timeout).finish()
 
 
-def _default_partitions(client: "distributed.Client", data: Any, valid_fold: int) -> int:
+def _default_partitions(client: "distributed.Client", data: Any, valid_fold: int, kwargs: Dict[str, Any]) -> int:
     threads = sum(client.nthreads().values()) or 1
-    n_train = sum(1 for c in list_clips(data) if c[1] != valid_fold)
+    layout = {k: v for k, v in kwargs.items() if k in LAYOUT_KEYWORDS}
+    n_train = sum(1 for c in list_clips(data, **layout) if c[1] != valid_fold)
     return max(1, min(4 * threads, n_train))
 
 
@@ -66,7 +67,7 @@ def submit_stats(
     """Submits the graph of :func:`dataset_stats` and returns at once (see ``StatsJob``)."""
     client = client if client is not None else distributed.get_client()
     data = os.fspath(data)
-    n = partitions if partitions is not None else _default_partitions(client, data, valid_fold)
+    n = partitions if partitions is not None else _default_partitions(client, data, valid_fold, feature_config)
     if n < 1:
         raise ValueError(f"partitions must be >= 1, got {n}")
     token = os.urandom(8).hex()
@@ -98,11 +99,13 @@ def dataset_stats(
     """:func:`specnorm.dataset_stats` on a Dask cluster.
 
     Args:
-        data: ESC-50-layout folder, at the same path on every worker.
+        data: dataset folder, at the same path on every worker (ESC-50's layout unless the
+            layout keywords of :func:`specnorm.list_clips` in ``**feature_config`` say otherwise).
         valid_fold: held out; statistics come from all other folds.
         axes: ``"channel"`` or ``"global"``.
         client: a ``distributed.Client``; default: the current one (``distributed.get_client()``).
         partitions: number of shards (tasks); default: 4 per worker thread, at most one per clip.
-        **feature_config: keys of ``FeatureExtractor.config``.
+        **feature_config: keys of ``FeatureExtractor.config`` and the layout keywords
+            (``specnorm.LAYOUT_KEYWORDS``: ``layout=``, ``metadata=``, ``n_folds=``, ...).
     """
     return submit_stats(data, valid_fold, axes, client, partitions, **feature_config).result()

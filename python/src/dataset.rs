@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use specnorm_folds::{Dataset, DatasetOptions, Layout, LayoutOptionError, LayoutOptions};
 
 use crate::{errors, extract};
@@ -52,6 +53,79 @@ fn layout(
             other => other.to_string(),
         })
     })
+}
+
+/// The keyword arguments that choose a dataset's layout, as `list_clips` names them. The
+/// statistics functions (`dataset_stats`, `shard_stats`, `specnorm.dask`) take the same ones
+/// beside the feature keys; Python sees this list as `specnorm.LAYOUT_KEYWORDS`.
+pub const LAYOUT_KEYWORDS: [&str; 12] = [
+    "layout",
+    "esc10",
+    "metadata",
+    "filename_col",
+    "label_col",
+    "fold_col",
+    "target_col",
+    "audio_dir",
+    "n_folds",
+    "fold_seed",
+    "fold_file",
+    "allow_outside_root",
+];
+
+/// How to open a dataset root: its layout and the path policy.
+pub struct DatasetChoice {
+    /// The layout.
+    pub layout: Layout,
+    /// `allow_outside_root` and the other options.
+    pub opts: DatasetOptions,
+}
+
+impl DatasetChoice {
+    /// Opens the dataset at `root` (no GIL needed).
+    pub fn open(&self, root: &std::path::Path) -> Result<Dataset, specnorm_folds::FoldsError> {
+        Dataset::open_layout(root, &self.layout, self.opts)
+    }
+}
+
+/// Removes the [`LAYOUT_KEYWORDS`] from `kwargs` and resolves them as `list_clips` does (missing
+/// or `None`: the defaults, ESC-50); what stays in `kwargs` is the caller's other keys.
+pub fn take_layout_kwargs(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<DatasetChoice> {
+    fn take<'py, T: FromPyObjectOwned<'py>>(
+        kw: Option<&Bound<'py, PyDict>>,
+        key: &str,
+    ) -> PyResult<Option<T>> {
+        let Some(kw) = kw else { return Ok(None) };
+        let Some(v) = kw.get_item(key)? else {
+            return Ok(None);
+        };
+        kw.del_item(key)?;
+        if v.is_none() {
+            return Ok(None);
+        }
+        v.extract::<T>().map(Some).map_err(|e| {
+            let e: PyErr = e.into();
+            errors::ConfigError::new_err(format!("{key}= has the wrong type: {e}"))
+        })
+    }
+    let name: Option<String> = take(kwargs, "layout")?;
+    let layout = self::layout(
+        name.as_deref().unwrap_or("esc50"),
+        take(kwargs, "esc10")?.unwrap_or(false),
+        take(kwargs, "metadata")?,
+        take(kwargs, "filename_col")?,
+        take(kwargs, "label_col")?,
+        take(kwargs, "fold_col")?,
+        take(kwargs, "target_col")?,
+        take(kwargs, "audio_dir")?,
+        take(kwargs, "n_folds")?,
+        take(kwargs, "fold_seed")?,
+        take(kwargs, "fold_file")?,
+    )?;
+    let opts = DatasetOptions {
+        allow_outside_root: take(kwargs, "allow_outside_root")?.unwrap_or(false),
+    };
+    Ok(DatasetChoice { layout, opts })
 }
 
 /// The clips of a dataset folder, in metadata order, as `(path, fold, target, category)`; only

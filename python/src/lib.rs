@@ -33,6 +33,7 @@ fn _specnorm(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pipeline::dataset_stats, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::shard_stats, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline::_partial_from_json_text, m)?)?;
+    m.add("LAYOUT_KEYWORDS", dataset::LAYOUT_KEYWORDS.to_vec())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

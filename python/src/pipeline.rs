@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use specnorm_folds::Dataset;
 use specnorm_pipeline::{Axes, DatasetStats, PipelineError, Sample, Shard, StatsRequest};
 
+use crate::dataset::{take_layout_kwargs, DatasetChoice};
 use crate::stats::PyStats;
 use crate::{config, errors};
 
@@ -65,18 +65,25 @@ fn request(
     })
 }
 
-fn run(data: PathBuf, req: StatsRequest, py: Python<'_>) -> PyResult<DatasetStats> {
+fn run(
+    data: PathBuf,
+    choice: DatasetChoice,
+    req: StatsRequest,
+    py: Python<'_>,
+) -> PyResult<DatasetStats> {
     let pool = crate::extract::pool()?;
     py.detach(move || {
-        let ds = Dataset::open(&data)?;
+        let ds = choice.open(&data)?;
         pool.install(|| specnorm_pipeline::dataset_stats(&ds, &req, &|| {}))
     })
     .map_err(pipeline_err)
 }
 
-/// Exact statistics of the training clips of an ESC-50-layout folder: every fold except
-/// `valid_fold`, featurized with `**feature_config` (keys of `FeatureExtractor.config`).
-/// The same library call as `specnorm stats`: the result equals its stats.json.
+/// Exact statistics of the training clips of a dataset folder: every fold except
+/// `valid_fold`, featurized with the feature keys of `**kwargs` (those of
+/// `FeatureExtractor.config`). The layout is ESC-50's unless the layout keywords of
+/// `list_clips` (`LAYOUT_KEYWORDS`, also in `**kwargs`) say otherwise. The same library call
+/// as `specnorm stats`: the result equals its stats.json.
 #[pyfunction]
 #[pyo3(signature = (data, valid_fold = 1, axes = "channel", *, sample = None, seed = 0, skip_bad = false, **feature_config))]
 #[allow(clippy::too_many_arguments)]
@@ -90,6 +97,7 @@ pub fn dataset_stats(
     skip_bad: bool,
     feature_config: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<PyStats> {
+    let choice = take_layout_kwargs(feature_config)?;
     let req = request(
         valid_fold,
         axes,
@@ -99,12 +107,15 @@ pub fn dataset_stats(
         None,
         feature_config,
     )?;
-    let out = run(data, req, py)?.finish(false).map_err(pipeline_err)?;
+    let out = run(data, choice, req, py)?
+        .finish(false)
+        .map_err(pipeline_err)?;
     Ok(PyStats { inner: out.stats })
 }
 
 /// Shard `shard` of `shards` of the same run as `dataset_stats` (clip `i` of the training
-/// list goes to shard `i % shards + 1`): an exact `PartialStats`.
+/// list goes to shard `i % shards + 1`): an exact `PartialStats`. Takes the same layout and
+/// feature keywords.
 #[pyfunction]
 #[pyo3(signature = (data, shard, shards, valid_fold = 1, axes = "channel", *, sample = None, seed = 0, skip_bad = false, **feature_config))]
 #[allow(clippy::too_many_arguments)]
@@ -120,6 +131,7 @@ pub fn shard_stats(
     skip_bad: bool,
     feature_config: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<PyPartialStats> {
+    let choice = take_layout_kwargs(feature_config)?;
     let req = request(
         valid_fold,
         axes,
@@ -130,7 +142,7 @@ pub fn shard_stats(
         feature_config,
     )?;
     Ok(PyPartialStats {
-        inner: run(data, req, py)?,
+        inner: run(data, choice, req, py)?,
     })
 }
 

@@ -66,3 +66,13 @@ def test_killed_worker_mid_job_is_still_exact(client, big):
     assert holder in before and holder not in after  # the worker really died
 
 
+
+
+def test_any_layout_on_the_cluster(client, esc50):
+    """The layout keywords travel with the graph (default partition count included)."""
+    csv = dict(layout="csv", metadata="meta/esc50.csv", label_col="category", audio_dir="audio")
+    ours = specnorm.dask.dataset_stats(esc50, valid_fold=3, client=client, seconds=1.0, **csv)
+    ref = specnorm.dataset_stats(esc50, valid_fold=3, seconds=1.0, **csv)
+    close(ours, ref)
+    assert ours.provenance["layout"] == ref.provenance["layout"]
+    assert ours.provenance["layout"]["layout"] == "csv"

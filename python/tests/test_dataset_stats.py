@@ -104,3 +104,48 @@ def test_bad_clip_names_the_file(esc50, tmp_path):
         specnorm.dataset_stats(bad, valid_fold=1, seconds=1.0)
     s = specnorm.dataset_stats(bad, valid_fold=1, seconds=1.0, skip_bad=True)
     assert s.provenance["clips"] == 11
+
+
+def as_class_folders(esc50, root):
+    """The clips of the ESC-50 fixture as a folder-per-class tree (`root/<category>/<file>`)."""
+    import shutil
+
+    for path, _, _, category in specnorm.list_clips(esc50):
+        (root / category).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, root / category)
+    return root
+
+
+def test_any_layout_equals_cli_and_is_recorded(esc50, tmp_path):
+    """dataset_stats reads the layouts of list_clips (keywords beside the feature keys), equals
+    `specnorm stats --layout ...`, and the stats record the layout in their provenance."""
+    tree = as_class_folders(esc50, tmp_path / "tree")
+    kw = dict(layout="folders", n_folds=3, fold_seed=7)
+    ours = specnorm.dataset_stats(tree, valid_fold=2, seconds=1.0, **kw)
+    theirs = cli_stats(tree, tmp_path / "tree.json", "--layout", "folders", "--folds", "3", "--fold-seed", "7", "--valid-fold", "2", "--seconds", "1")
+    assert ours == theirs
+    assert ours.provenance["layout"] == {"layout": "folders", "folds": 3, "seed": 7, "fold_file": None}
+    train = [c for c in specnorm.list_clips(tree, **kw) if c[1] != 2]
+    assert ours.provenance["clips"] == len(train) and 0 < len(train) < 15
+    # The ESC-50 metadata read as a plain CSV: the same clips, the same statistics, another layout.
+    csv = dict(layout="csv", metadata="meta/esc50.csv", label_col="category", audio_dir="audio")
+    as_csv = specnorm.dataset_stats(esc50, valid_fold=1, seconds=1.0, **csv)
+    as_esc50 = specnorm.dataset_stats(esc50, valid_fold=1, seconds=1.0)
+    np.testing.assert_array_equal(as_csv.mean, as_esc50.mean)
+    np.testing.assert_array_equal(as_csv.std, as_esc50.std)
+    assert as_esc50.provenance["layout"] == {"layout": "esc50", "esc10": False}
+    assert as_csv.provenance["layout"]["layout"] == "csv"
+    parts = [specnorm.shard_stats(esc50, k, 2, valid_fold=1, seconds=1.0, **csv) for k in (1, 2)]
+    merged = specnorm.PartialStats.merge(parts).finish()
+    np.testing.assert_allclose(merged.mean, as_csv.mean, rtol=1e-12)
+    assert merged.provenance["layout"] == as_csv.provenance["layout"]
+    assert set(specnorm.LAYOUT_KEYWORDS) >= set(kw) | set(csv) | {"allow_outside_root"}
+
+
+def test_layout_keywords_are_checked(esc50):
+    with pytest.raises(specnorm.ConfigError, match=r'n_folds applies to layout="folders", not layout="esc50"'):
+        specnorm.dataset_stats(esc50, seconds=1.0, n_folds=3)
+    with pytest.raises(specnorm.ConfigError, match=r"n_folds= has the wrong type"):
+        specnorm.dataset_stats(esc50, seconds=1.0, layout="folders", n_folds="three")
+    with pytest.raises(TypeError, match="n_fold"):
+        specnorm.dataset_stats(esc50, seconds=1.0, n_fold=3)

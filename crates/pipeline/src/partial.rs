@@ -224,6 +224,8 @@ impl DatasetStats {
             features: serde_json::to_value(&src.features).map_err(|e| {
                 PipelineError::Config(format!("feature configuration to JSON: {e}"))
             })?,
+            layout: serde_json::to_value(&src.layout)
+                .map_err(|e| PipelineError::Config(format!("dataset layout to JSON: {e}")))?,
             note: Some(note),
             shards: (self.shard_count > 1).then(|| ShardProvenance {
                 count: self.shard_count,

@@ -24,6 +24,10 @@ pub struct Provenance {
     pub sample_fraction: f64,
     /// Feature-extraction configuration, opaque to this crate.
     pub features: serde_json::Value,
+    /// The dataset layout the clips were listed with (e.g. `{"layout":"esc50","esc10":false}`),
+    /// opaque to this crate; `null` in files written before layouts were recorded.
+    #[serde(default)]
+    pub layout: serde_json::Value,
     /// Free-form note.
     pub note: Option<String>,
     /// How the statistics were assembled from shards; `None` for a single run.
@@ -61,6 +65,7 @@ impl Default for Provenance {
             clips: 0,
             sample_fraction: 1.0,
             features: serde_json::Value::Null,
+            layout: serde_json::Value::Null,
             note: None,
             shards: None,
             truncated_accepted: 0,

@@ -280,6 +280,7 @@ fn json_and_npy_round_trip() {
         clips: 2,
         sample_fraction: 0.5,
         features: serde_json::json!({"n_fft": 400}),
+        layout: serde_json::json!({"layout": "esc50", "esc10": false}),
         note: Some("test".into()),
         shards: None,
         truncated_accepted: 3,
@@ -291,6 +292,16 @@ fn json_and_npy_round_trip() {
     assert_eq!(back, s, "bit-exact f64 round trip");
     // no temp file left behind
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // a file written before layouts were recorded loads with a null layout
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let prov = doc["provenance"].as_object_mut().unwrap();
+    assert_eq!(prov.remove("layout"), Some(s.provenance.layout.clone()));
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, serde_json::to_string(&doc).unwrap()).unwrap();
+    let back = Stats::load_json(&old).unwrap();
+    assert_eq!(back.provenance.layout, serde_json::Value::Null);
+    assert_eq!(back.mean, s.mean);
 
     // accumulator serde round trip continues identically
     let acc2: StatsAccumulator =
