@@ -22,7 +22,11 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let doc = write_merged_report(&a.dirs, &a.out)?;
+    let merged = write_merged_report(&a.dirs, &a.out)?;
+    for m in &merged.carried.missing {
+        eprintln!("warning: results.md links to {m}");
+    }
+    let doc = merged.doc;
     println!(
         "merged {} run(s) from {} folder(s) into {}",
         doc.runs.len(),

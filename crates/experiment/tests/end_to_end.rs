@@ -155,6 +155,16 @@ fn tiny_experiment_runs_and_resumes() {
     let merged =
         specnorm_experiment::report::write_merged_report(&shard_dirs, &dir.path().join("merged"))
             .unwrap();
+    // The dataset plots come from the shards' folders (the same configuration, the same plots).
+    assert!(merged.carried.missing.is_empty(), "{:?}", merged.carried);
+    for name in specnorm_experiment::report::carry::DATASET_PLOTS {
+        assert!(dir.path().join("merged").join(name).exists(), "{name}");
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("merged/channel_stats.png")).unwrap(),
+        std::fs::read(shard_dirs[0].join("channel_stats.png")).unwrap()
+    );
+    let merged = merged.doc;
     let accs = |d: &specnorm_experiment::report::ResultsDoc| -> Vec<(String, f64)> {
         d.runs.iter().map(|r| (r.key(), r.final_accuracy)).collect()
     };

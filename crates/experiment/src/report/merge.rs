@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::carry::{carry_plots, Carried};
 use super::{write_report, ReportError, ResultsDoc};
 use crate::results::RunRecord;
 
@@ -223,21 +224,33 @@ pub fn merge_dirs(dirs: &[PathBuf]) -> Result<Merged, ReportError> {
     })
 }
 
-/// [`merge_dirs`], then [`write_report`] into `out` (created if missing).
-pub fn write_merged_report(dirs: &[PathBuf], out: &Path) -> Result<ResultsDoc, ReportError> {
+/// A merged report: the document written and the plots taken over from the folders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergedReport {
+    /// `results.json`'s document.
+    pub doc: ResultsDoc,
+    /// The dataset and learned-PCEN plots copied from the merged folders, and those missing.
+    pub carried: Carried,
+}
+
+/// [`merge_dirs`], then [`write_report`] into `out` (created if missing), then
+/// [`carry_plots`]: the plots the report links to that come from the folders' data.
+pub fn write_merged_report(dirs: &[PathBuf], out: &Path) -> Result<MergedReport, ReportError> {
     let m = merge_dirs(dirs)?;
     std::fs::create_dir_all(out).map_err(|source| ReportError::Io {
         path: out.to_path_buf(),
         source,
     })?;
-    write_report(
+    let doc = write_report(
         out,
         m.config,
         &m.config_hash,
         m.runs,
         &m.order,
         m.distributions,
-    )
+    )?;
+    let carried = carry_plots(dirs, out, &doc)?;
+    Ok(MergedReport { doc, carried })
 }
 
 #[cfg(test)]
@@ -285,8 +298,14 @@ mod tests {
             "h",
             &[b.clone(), vec![a[0].clone()]].concat(),
         );
-        let whole = write_merged_report(&[one], &tmp.path().join("whole")).unwrap();
+        let whole = write_merged_report(&[one], &tmp.path().join("whole"))
+            .unwrap()
+            .doc;
         let merged = write_merged_report(&[s1, s2], &tmp.path().join("merged")).unwrap();
+        // These folders hold runs only: no plot to carry, each named as missing.
+        assert!(merged.carried.copied.is_empty());
+        assert_eq!(merged.carried.missing.len(), 2, "{:?}", merged.carried);
+        let merged = merged.doc;
         assert_eq!(merged.runs.len(), all.len());
         let strip = |rs: &[RunRecord]| -> Vec<RunRecord> {
             rs.iter()

@@ -4,7 +4,8 @@
 //! * `convergence`: learning curves, time to a fraction of the best accuracy, per-epoch tests;
 //! * `markdown`: `results.md`;
 //! * `plots`: the PNG plots;
-//! * `learned_pcen`: the learned per-channel parameters of a `pcen-learned` run.
+//! * `learned_pcen`: the learned per-channel parameters of a `pcen-learned` run;
+//! * `merge`, `carry`: one report from several output folders, with the plots it copies.
 //!
 //! The statistics are pure Rust ([`crate::significance`], `specnorm_analysis::power`): per
 //! setting the mean, sample std and 95 % Student-t confidence interval of the final accuracy;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::results::RunRecord;
 use crate::significance::Summary;
 
+pub mod carry;
 mod convergence;
 pub mod distributions;
 mod learned_pcen;
@@ -37,7 +39,7 @@ pub use learned_pcen::{
     write_learned_pcen, LearnedPcenParams, LEARNED_PCEN_DIR, LEARNED_PCEN_JSON,
 };
 pub use markdown::{render_markdown, PLOT_FILES};
-pub use merge::{merge_dirs, read_runs_dir, write_merged_report, Merged, RunsDir};
+pub use merge::{merge_dirs, read_runs_dir, write_merged_report, Merged, MergedReport, RunsDir};
 pub use pairs::compare;
 pub use plots::{feature_unit, plot_accuracy, plot_channel_stats, plot_curves, plot_spectrogram};
 pub use summary::summarize;
