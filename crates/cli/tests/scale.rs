@@ -6,8 +6,8 @@
 
 mod common;
 
+use common::scale::specnorm as run;
 use common::scale::{children_max_rss, dataset, each_listed_once, FILES, MAX_RSS_BYTES};
-use common::specnorm as run;
 
 #[test]
 fn ten_thousand_files_five_percent_bad() {

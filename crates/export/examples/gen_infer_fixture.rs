@@ -20,6 +20,13 @@
 //!   normalization (mean -30, std 20). One inference costs next to nothing,
 //!   so tests can run `infer` over thousands of files
 //!   (`crates/cli/tests/scale_infer.rs`).
+//!
+//! With file names after `--` only those are written. Known, not yet fixed: a
+//! run of the `tiny_small` pair stops at the tch logits (`T` = 20 frames is too
+//! short for the small CNN's pooling: "Output size is too small") after
+//! writing `tiny_small.onnx`, and the current exporter writes `tiny_small.onnx`
+//! and `bad_f.onnx` 22 bytes longer than the committed ones; so regenerate only
+//! what you add (e.g. `-- tiny_short.onnx`).
 
 use std::path::PathBuf;
 

@@ -3,6 +3,7 @@
 //! commands report about them.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use specnorm_audio::{encode_wav, WavFormat};
 
@@ -26,6 +27,20 @@ pub fn children_max_rss() -> u64 {
     // SAFETY: initialized by the successful call above.
     let u = unsafe { u.assume_init() };
     u64::try_from(u.ru_maxrss).unwrap() * 1024
+}
+
+/// Runs the built `specnorm` binary with `args` and backtraces off. With `RUST_BACKTRACE=1`
+/// inherited, the error a failing run ends with symbolizes its backtrace through the debug
+/// info of everything linked (libtorch included): here +85 MB of peak RSS and +5 s, which is not
+/// the command's own work and would swamp what the tests measure.
+pub fn specnorm(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_specnorm"));
+    cmd.env("RUST_BACKTRACE", "0")
+        .env_remove("RUST_LIB_BACKTRACE");
+    for a in args {
+        cmd.arg(a);
+    }
+    cmd.output().expect("the specnorm binary runs")
 }
 
 /// The bad file of kind `k`: garbage, empty, a header cut short, a truncated data chunk, a
