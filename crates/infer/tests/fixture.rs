@@ -189,8 +189,10 @@ fn short_clip_fixture_is_the_tiny_model_on_25_ms_mel_features() {
     let cfg = clf.feature_config();
     let mel = cfg.spectrogram.mel.clone().unwrap();
     assert_eq!((mel.n_mels, mel.f_min, mel.f_max), (16, 0.0, None));
-    let mut want = FeatureConfig::default();
-    want.seconds = Some(0.025);
+    let mut want = FeatureConfig {
+        seconds: Some(0.025),
+        ..FeatureConfig::default()
+    };
     want.spectrogram.mel = Some(mel);
     assert_eq!(cfg, &want);
 
