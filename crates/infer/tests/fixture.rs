@@ -175,6 +175,60 @@ fn predict_files_uses_the_training_front_end() {
     }
 }
 
+/// `tiny_short.onnx` (the scale tests' model): the short-clip front end in its metadata, and
+/// its graph is `GlobalAveragePool((x - (-30)) / 20)` into `[1, -1, 0.5] z + [0, 0.1, 0.2]`.
+#[test]
+fn short_clip_fixture_is_the_tiny_model_on_25_ms_mel_features() {
+    let clf = Classifier::load(&fixture("tiny_short.onnx")).unwrap();
+    assert_eq!(clf.model_kind(), "tiny");
+    assert_eq!(clf.n_freq(), 16);
+    assert_eq!(
+        clf.normalization_json(),
+        r#"{"kind":"global","mean":-30.0,"std":20.0}"#
+    );
+    let cfg = clf.feature_config();
+    let mel = cfg.spectrogram.mel.clone().unwrap();
+    assert_eq!((mel.n_mels, mel.f_min, mel.f_max), (16, 0.0, None));
+    let mut want = FeatureConfig {
+        seconds: Some(0.025),
+        ..FeatureConfig::default()
+    };
+    want.spectrogram.mel = Some(mel);
+    assert_eq!(cfg, &want);
+
+    // Constant input c: z = (c + 30) / 20, logits [z, 0.1 - z, 0.2 + z / 2].
+    for (c, z) in [(-10.0f32, 1.0f32), (-70.0, -2.0)] {
+        let got = clf
+            .logits_features(&vec![c; 2 * 16 * 3], [2, 1, 16, 3])
+            .unwrap();
+        for row in got {
+            for (g, w) in row.iter().zip([z, 0.1 - z, 0.2 + z / 2.0]) {
+                assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+            }
+        }
+    }
+
+    // A 25 ms file goes through 16 x 3 features, the same as by hand.
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.wav");
+    write_wav(&a, 16000, 0.025, 440.0);
+    let spec = FeatureExtractor::new(cfg.clone())
+        .unwrap()
+        .extract_file(&a)
+        .unwrap();
+    assert_eq!(spec.dim(), (16, 3));
+    let x: Vec<f32> = spec.iter().copied().collect();
+    let probs = &clf.predict_features(&x, [1, 1, 16, 3]).unwrap()[0];
+    let pred = clf.with_top_k(3).predict_files(&[a]).remove(0).unwrap();
+    for (class, p) in &pred.top {
+        let i = ["dog", "rain", "siren"]
+            .iter()
+            .position(|c| c == class)
+            .unwrap();
+        assert!((p - probs[i]).abs() < 1e-6, "{class}: {p} vs {}", probs[i]);
+    }
+}
+
 /// Run in a child process without `ORT_DYLIB_PATH` by
 /// `missing_runtime_is_a_clear_error`.
 #[test]

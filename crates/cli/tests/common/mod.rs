@@ -2,6 +2,8 @@
 //! part of them).
 #![allow(dead_code)]
 
+pub mod scale;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
