@@ -124,6 +124,12 @@ impl SpectrogramPlan {
         })
     }
 
+    /// The block FFT, when this plan's `n_fft` has one (tests compare its builds).
+    #[cfg(test)]
+    pub(crate) fn lane_fft(&self) -> Option<&LaneFft> {
+        self.lanes.as_deref()
+    }
+
     /// The configuration this plan was built from.
     pub fn config(&self) -> &SpectrogramConfig {
         &self.cfg
