@@ -3,8 +3,10 @@
 //!
 //! `cargo run --release -p specnorm-features --example pipeline -- [CLIPS] [PASSES]` prints
 //! the time per clip on one core (best of `PASSES` passes of `CLIPS` clips; default 200 and
-//! 1) and, with `PASSES > 1`, the per-stage breakdown (best of the passes, per stage, timed
-//! through `FeatureExtractor::extract_file_observed` on the clip written to a temporary file).
+//! 1) and, with `PASSES > 1`, the per-stage breakdown timed through
+//! `FeatureExtractor::extract_file_observed` on the clip written to a temporary file: the
+//! best-of-passes mean, and the median and minimum over single clips (the minimum is what a
+//! loaded machine disturbs least).
 //! It is also the profiling driver of docs/BENCH.md:
 //! `valgrind --tool=callgrind target/release/examples/pipeline 20` counts the
 //! instructions of each stage, which machine load does not change.
@@ -58,7 +60,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Best-of-`passes` milliseconds per clip of each stage, the clip read from a temporary file.
+/// Milliseconds of each stage, per clip: the best-of-`passes` mean over the clips, and the
+/// median and minimum over every single clip of every pass (on a loaded machine the minimum
+/// is the least disturbed by other processes). The clip is read from a temporary file.
 fn stages(
     fx: &FeatureExtractor,
     wav: &[u8],
@@ -75,19 +79,26 @@ fn stages(
     let path = std::env::temp_dir().join(format!("specnorm-pipeline-{}.wav", std::process::id()));
     std::fs::write(&path, wav)?;
     let mut best = [f64::INFINITY; 5];
+    let mut each: [Vec<f64>; 6] = Default::default();
     let result = (|| -> Result<(), Box<dyn std::error::Error>> {
         for _ in 0..passes {
             let mut sums = [0.0f64; 5];
             for _ in 0..clips {
+                let mut clip = [0.0f64; 5];
                 let mut last = Instant::now();
                 let spec = fx.extract_file_observed(&path, &mut |stage| {
                     let now = Instant::now();
                     if let Some(i) = ORDER.iter().position(|s| *s == stage) {
-                        sums[i] += (now - last).as_secs_f64();
+                        clip[i] += (now - last).as_secs_f64();
                     }
                     last = now;
                 })?;
                 std::hint::black_box(spec);
+                for (i, &c) in clip.iter().enumerate() {
+                    sums[i] += c;
+                    each[i].push(c);
+                }
+                each[5].push(clip[1..].iter().sum());
             }
             for (b, s) in best.iter_mut().zip(sums) {
                 *b = b.min(s);
@@ -97,16 +108,25 @@ fn stages(
     })();
     std::fs::remove_file(&path)?;
     result?;
-    let ms = best.map(|s| 1e3 * s / clips.max(1) as f64);
-    println!(
-        "per stage, ms per clip: read {:.3}, decode {:.3}, resample {:.3}, normalize+pad {:.3}, \
-         stft+dB {:.3} (in-memory sum {:.3})",
-        ms[0],
-        ms[1],
-        ms[2],
-        ms[3],
-        ms[4],
-        ms[1..].iter().sum::<f64>()
-    );
+    let mean = best.map(|s| 1e3 * s / clips.max(1) as f64);
+    let order = |v: &mut Vec<f64>| v.sort_by(f64::total_cmp);
+    each.iter_mut().for_each(order);
+    let pick = |q: f64| -> Vec<f64> {
+        each.iter()
+            .map(|v| 1e3 * v[((v.len() - 1) as f64 * q) as usize])
+            .collect()
+    };
+    let show = |name: &str, ms: &[f64], total: f64| {
+        println!(
+            "{name:>6}, ms per clip: read {:.3}, decode {:.3}, resample {:.3}, normalize+pad \
+             {:.3}, stft+dB {:.3} (in-memory {:.3})",
+            ms[0], ms[1], ms[2], ms[3], ms[4], total
+        );
+    };
+    show("mean", &mean, mean[1..].iter().sum());
+    let median = pick(0.5);
+    show("median", &median, median[5]);
+    let min = pick(0.0);
+    show("min", &min, min[5]);
     Ok(())
 }
