@@ -184,7 +184,13 @@ impl SpectrogramPlan {
                 None => &mut s.power[..],
             };
             if let ScaleOp::Log { log, floor, .. } = self.scale {
-                global_max = global_max.max(log.apply_generic(block, floor));
+                // `L::W` is a constant: this picks one build at compile time.
+                let m = if w == 16 {
+                    log.apply_lanes::<16>(block, floor)
+                } else {
+                    log.apply_lanes::<8>(block, floor)
+                };
+                global_max = global_max.max(m);
             }
             write_block(block, w, b, t0, out);
             t0 += b;
