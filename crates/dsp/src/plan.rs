@@ -206,6 +206,12 @@ impl SpectrogramPlan {
         clips.par_iter().map(|c| self.compute(c)).collect()
     }
 
+    /// The window, zero-padded to `n_fft`.
+    #[inline(always)]
+    pub(crate) fn window(&self) -> &[f32] {
+        &self.window
+    }
+
     /// Fills `frame` with the windowed, padded frame starting at padded index `start`.
     #[inline(always)]
     pub(crate) fn fill_frame(&self, samples: &[f32], start: isize, frame: &mut [f32]) {

@@ -11,8 +11,8 @@
 //! bit-identical results for the same sequence of operations.
 //!
 //! # Safety model
-//! A value of [`F32x8`] or [`F32x16`] only comes from [`Lane::load`] or
-//! [`Lane::splat`], both `unsafe` with the contract that the CPU supports the
+//! A value of [`F32x8`] or [`F32x16`] only comes from [`Lane::load`],
+//! [`Lane::splat`] or [`Lane::gather`], all `unsafe` with the contract that the CPU supports the
 //! type's instruction set. Holding a value is therefore proof of support, which
 //! is why the arithmetic methods are safe.
 
@@ -33,6 +33,25 @@ pub(crate) trait Lane: Copy {
     /// # Safety
     /// The CPU must support the type's instruction set.
     unsafe fn splat(v: f32) -> Self;
+
+    /// Lane `l` is `*p.add(l * stride)`.
+    ///
+    /// # Safety
+    /// Every `p.add(l * stride)`, `l < W`, must be readable, `(W - 1) * stride`
+    /// must fit in an `i32`, and the CPU must support the type's instruction set.
+    #[inline(always)]
+    unsafe fn gather(p: *const f32, stride: usize) -> Self {
+        // Scalar loads into a stack array (W <= 16 for every type here); the
+        // AVX-512 type overrides this with one gather instruction.
+        assert!(Self::W <= 16, "a lane vector of more than 16 floats");
+        let mut v = [0.0f32; 16];
+        for (l, x) in v.iter_mut().enumerate().take(Self::W) {
+            // SAFETY: the caller guarantees `p + l * stride` is readable.
+            *x = unsafe { *p.add(l * stride) };
+        }
+        // SAFETY: `v` holds 16 >= W floats; CPU support is the caller's contract.
+        unsafe { Self::load(v.as_ptr()) }
+    }
 
     /// Stores the `W` lanes at `p`.
     ///
@@ -72,6 +91,7 @@ impl<const N: usize> Lane for Arr<N> {
     unsafe fn splat(v: f32) -> Self {
         Self([v; N])
     }
+
     #[inline(always)]
     unsafe fn store(self, p: *mut f32) {
         // SAFETY: the caller guarantees `p..p + N` is writable.
@@ -164,6 +184,19 @@ mod x86 {
         unsafe fn splat(v: f32) -> Self {
             // SAFETY: the caller guarantees AVX-512F.
             Self(unsafe { _mm512_set1_ps(v) })
+        }
+        #[inline(always)]
+        unsafe fn gather(p: *const f32, stride: usize) -> Self {
+            let st = stride as i32; // the caller guarantees 15 * stride fits
+                                    // SAFETY: the caller guarantees AVX-512F and that every
+                                    // `p + l * stride` is readable (the gather reads exactly those 16 floats).
+            Self(unsafe {
+                let idx = _mm512_mullo_epi32(
+                    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                    _mm512_set1_epi32(st),
+                );
+                _mm512_i32gather_ps::<4>(idx, p)
+            })
         }
         #[inline(always)]
         unsafe fn store(self, p: *mut f32) {
