@@ -335,8 +335,10 @@ mod tests {
                     + ((i.wrapping_mul(2_654_435_761) >> 8) as f32 / 16_777_216.0 - 0.5) * 0.01
             })
             .collect();
-        let mut mel = SpectrogramConfig::default();
-        mel.mel = Some(MelConfig::default());
+        let mel = SpectrogramConfig {
+            mel: Some(MelConfig::default()),
+            ..SpectrogramConfig::default()
+        };
         let mut magnitude = SpectrogramConfig::default();
         magnitude.stft.power = 1.0;
         magnitude.scale = Scale::Db { top_db: Some(80.0) };
@@ -354,11 +356,11 @@ mod tests {
         };
         let best = LaneBuild::detect();
         for build in [LaneBuild::Avx2, LaneBuild::Avx512] {
-            let supported = match (build, best) {
-                (LaneBuild::Avx512, LaneBuild::Avx512) => true,
-                (LaneBuild::Avx2, LaneBuild::Avx2 | LaneBuild::Avx512) => true,
-                _ => false,
-            };
+            let supported = matches!(
+                (build, best),
+                (LaneBuild::Avx512, LaneBuild::Avx512)
+                    | (LaneBuild::Avx2, LaneBuild::Avx2 | LaneBuild::Avx512)
+            );
             if !supported {
                 eprintln!(
                     "skipped: this CPU has no {build:?}; only the builds it runs are compared"

@@ -2,11 +2,12 @@
 //! 44.1 kHz, encoded in memory): decode -> resample -> normalize -> pad -> STFT -> dB.
 //!
 //! `cargo run --release -p specnorm-features --example pipeline -- [CLIPS] [PASSES]` prints
-//! the time per clip on one core (best of `PASSES` passes of `CLIPS` clips; default 200 and
-//! 1) and, with `PASSES > 1`, the per-stage breakdown timed through
-//! `FeatureExtractor::extract_file_observed` on the clip written to a temporary file: the
-//! best-of-passes mean, and the median and minimum over single clips (the minimum is what a
-//! loaded machine disturbs least).
+//! the time per clip on one core, the best of `PASSES` passes of `CLIPS` clips (default: 200
+//! clips, one pass). With more than one pass it also prints the per-stage breakdown, timed
+//! through `FeatureExtractor::extract_file_observed` on the clip written to a temporary file:
+//! the best-of-passes mean, and the median and minimum over single clips (the minimum is what
+//! a loaded machine disturbs least).
+//!
 //! It is also the profiling driver of docs/BENCH.md:
 //! `valgrind --tool=callgrind target/release/examples/pipeline 20` counts the
 //! instructions of each stage, which machine load does not change.
