@@ -10,10 +10,12 @@
 //! and a direct DFT for other primes up to 31), then splits the spectrum:
 //! `X[k] = (Z[k] + Z*[m-k]) / 2 - i/2 e^(-2 pi i k / n) (Z[k] - Z*[m-k])`.
 //! Twiddles are computed in f64 and rounded once to f32; arithmetic is plain
-//! f32 with no FMA contraction, so every lane width and instruction set gives
-//! bit-identical results.
+//! f32 with no FMA contraction on the lane vectors of [`crate::simd`], so every
+//! lane width and instruction set gives bit-identical results.
 
 use std::f64::consts::PI;
+
+use crate::simd::Lane;
 
 /// Largest prime factor of `n / 2` handled by the direct DFT pass.
 const MAX_PRIME: usize = 31;
@@ -103,94 +105,77 @@ impl LaneFft {
     }
 
     /// Transforms the packed frames in `bufs[0..2]` (`z[j]` of lane `l` at
-    /// `j * W + l`, `m * W` floats each), using the other two as the ping-pong
-    /// pair, and writes `X[k]` for `k <= m` into `(spec_re, spec_im)` at `k * W + l`.
+    /// `j * W + l`, `m * W` floats each, `W = L::W`), using the other two as the
+    /// ping-pong pair, and writes `X[k]` for `k <= m` into `(spec_re, spec_im)`
+    /// at `k * W + l`.
+    ///
+    /// # Safety
+    /// The CPU must support `L`'s instruction set (see [`Lane`]).
     #[inline(always)]
-    pub(crate) fn run<const W: usize>(
+    pub(crate) unsafe fn run<L: Lane>(
         &self,
         bufs: [&mut [f32]; 4],
         spec_re: &mut [f32],
         spec_im: &mut [f32],
     ) {
+        let w = L::W;
         let [mut xr, mut xi, mut yr, mut yi] = bufs;
         for p in &self.passes {
-            pass::<W>(p, xr, xi, yr, yi);
+            // SAFETY: forwarded contract (CPU support of `L`).
+            unsafe { pass::<L>(p, xr, xi, yr, yi) };
             std::mem::swap(&mut xr, &mut yr);
             std::mem::swap(&mut xi, &mut yi);
         }
         let m = self.m;
-        let (xr, xi) = (&xr[..m * W], &xi[..m * W]);
-        let (sr, si) = (&mut spec_re[..(m + 1) * W], &mut spec_im[..(m + 1) * W]);
-        for l in 0..W {
+        let (xr, xi) = (&xr[..m * w], &xi[..m * w]);
+        let (sr, si) = (&mut spec_re[..(m + 1) * w], &mut spec_im[..(m + 1) * w]);
+        for l in 0..w {
             let (z0r, z0i) = (xr[l], xi[l]);
             (sr[l], si[l]) = (z0r + z0i, 0.0);
-            (sr[m * W + l], si[m * W + l]) = (z0r - z0i, 0.0);
+            (sr[m * w + l], si[m * w + l]) = (z0r - z0i, 0.0);
         }
+        assert!(self.split.len() > m.saturating_sub(1));
+        let (xr, xi) = (xr.as_ptr(), xi.as_ptr());
+        let (sr, si) = (sr.as_mut_ptr(), si.as_mut_ptr());
         for k in 1..m {
             let (c, s) = self.split[k];
-            let (ar, ai) = (&xr[k * W..(k + 1) * W], &xi[k * W..(k + 1) * W]);
-            let (br, bi) = (
-                &xr[(m - k) * W..(m - k + 1) * W],
-                &xi[(m - k) * W..(m - k + 1) * W],
-            );
-            let (or, oi) = (&mut sr[k * W..(k + 1) * W], &mut si[k * W..(k + 1) * W]);
-            for l in 0..W {
+            // SAFETY: k and m - k are in 1..m, so every run k W..k W + W is inside
+            // the m W floats of x and the (m + 1) W floats of spec (sliced above);
+            // CPU support of `L` is the caller's contract.
+            unsafe {
+                let a = C::<L>::read(xr, xi, k * w);
+                let b = C::<L>::read(xr, xi, (m - k) * w);
                 // a = Z[k], b = Z[m-k]: E = (a + conj b) / 2, O = (a - conj b) / 2,
                 // X = E - i e^(-i theta) O with the halves folded into (c, s).
-                let (er, ei) = (ar[l] + br[l], ai[l] - bi[l]);
-                let (dr, di) = (ar[l] - br[l], ai[l] + bi[l]);
-                or[l] = 0.5 * er + (c * di - s * dr);
-                oi[l] = 0.5 * ei - (s * di + c * dr);
+                let (er, ei) = (a.re.add(b.re), a.im.sub(b.im));
+                let (dr, di) = (a.re.sub(b.re), a.im.add(b.im));
+                let or = er.scale(0.5).add(di.scale(c).sub(dr.scale(s)));
+                let oi = ei.scale(0.5).sub(di.scale(s).add(dr.scale(c)));
+                or.store(sr.add(k * w));
+                oi.store(si.add(k * w));
             }
         }
     }
 }
 
-#[inline(always)]
-fn ld<const W: usize>(x: &[f32], at: usize) -> [f32; W] {
-    let mut v = [0.0; W];
-    v.copy_from_slice(&x[at..at + W]);
-    v
-}
-
-#[inline(always)]
-fn add<const W: usize>(a: &[f32; W], b: &[f32; W]) -> [f32; W] {
-    std::array::from_fn(|l| a[l] + b[l])
-}
-
-#[inline(always)]
-fn sub<const W: usize>(a: &[f32; W], b: &[f32; W]) -> [f32; W] {
-    std::array::from_fn(|l| a[l] - b[l])
-}
-
 /// `W` lanes of complex numbers.
 #[derive(Clone, Copy)]
-struct C<const W: usize> {
-    re: [f32; W],
-    im: [f32; W],
+struct C<L: Lane> {
+    re: L,
+    im: L,
 }
 
-impl<const W: usize> C<W> {
-    const ZERO: Self = Self {
-        re: [0.0; W],
-        im: [0.0; W],
-    };
-
-    #[inline(always)]
-    fn load(xr: &[f32], xi: &[f32], at: usize) -> Self {
-        Self {
-            re: ld(xr, at),
-            im: ld(xi, at),
-        }
-    }
-
+impl<L: Lane> C<L> {
     /// # Safety
-    /// `at + W` must not exceed the length of either buffer.
+    /// `at + W` must not exceed the length of either buffer; the CPU must support `L`.
     #[inline(always)]
     unsafe fn read(xr: *const f32, xi: *const f32, at: usize) -> Self {
-        Self {
-            re: std::ptr::read_unaligned(xr.add(at).cast::<[f32; W]>()),
-            im: std::ptr::read_unaligned(xi.add(at).cast::<[f32; W]>()),
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            Self {
+                re: L::load(xr.add(at)),
+                im: L::load(xi.add(at)),
+            }
         }
     }
 
@@ -198,29 +183,26 @@ impl<const W: usize> C<W> {
     /// `at + W` must not exceed the length of either buffer.
     #[inline(always)]
     unsafe fn write(&self, yr: *mut f32, yi: *mut f32, at: usize) {
-        std::ptr::write_unaligned(yr.add(at).cast::<[f32; W]>(), self.re);
-        std::ptr::write_unaligned(yi.add(at).cast::<[f32; W]>(), self.im);
-    }
-
-    #[inline(always)]
-    fn store(&self, yr: &mut [f32], yi: &mut [f32], at: usize) {
-        yr[at..at + W].copy_from_slice(&self.re);
-        yi[at..at + W].copy_from_slice(&self.im);
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            self.re.store(yr.add(at));
+            self.im.store(yi.add(at));
+        }
     }
 
     #[inline(always)]
     fn add(&self, o: &Self) -> Self {
         Self {
-            re: add(&self.re, &o.re),
-            im: add(&self.im, &o.im),
+            re: self.re.add(o.re),
+            im: self.im.add(o.im),
         }
     }
 
     #[inline(always)]
     fn sub(&self, o: &Self) -> Self {
         Self {
-            re: sub(&self.re, &o.re),
-            im: sub(&self.im, &o.im),
+            re: self.re.sub(o.re),
+            im: self.im.sub(o.im),
         }
     }
 
@@ -228,8 +210,8 @@ impl<const W: usize> C<W> {
     #[inline(always)]
     fn mul(&self, (c, s): (f32, f32)) -> Self {
         Self {
-            re: std::array::from_fn(|l| self.re[l] * c - self.im[l] * s),
-            im: std::array::from_fn(|l| self.re[l] * s + self.im[l] * c),
+            re: self.re.scale(c).sub(self.im.scale(s)),
+            im: self.re.scale(s).add(self.im.scale(c)),
         }
     }
 
@@ -237,8 +219,8 @@ impl<const W: usize> C<W> {
     #[inline(always)]
     fn scale(&self, r: f32) -> Self {
         Self {
-            re: std::array::from_fn(|l| self.re[l] * r),
-            im: std::array::from_fn(|l| self.im[l] * r),
+            re: self.re.scale(r),
+            im: self.im.scale(r),
         }
     }
 
@@ -247,7 +229,7 @@ impl<const W: usize> C<W> {
     fn neg_i(&self) -> Self {
         Self {
             re: self.im,
-            im: std::array::from_fn(|l| -self.re[l]),
+            im: self.re.neg(),
         }
     }
 }
@@ -255,65 +237,94 @@ impl<const W: usize> C<W> {
 /// One Stockham pass (decimation in frequency): for each `p < len / radix` and
 /// `q < stride`, the radix-point DFT of `x[q + stride (p + k len / radix)]`,
 /// twiddled by `e^(-2 pi i j p / len)`, goes to `y[q + stride (radix p + j)]`.
+///
+/// # Safety
+/// The CPU must support `L`'s instruction set.
 #[inline(always)]
-fn pass<const W: usize>(p: &Pass, xr: &[f32], xi: &[f32], yr: &mut [f32], yi: &mut [f32]) {
+unsafe fn pass<L: Lane>(p: &Pass, xr: &[f32], xi: &[f32], yr: &mut [f32], yi: &mut [f32]) {
     let io = (xr, xi, yr, yi);
-    match p.radix {
-        2 => pass_r::<W, 2>(p, io),
-        3 => pass_r::<W, 3>(p, io),
-        4 => pass_r::<W, 4>(p, io),
-        5 => pass_r::<W, 5>(p, io),
-        _ => pass_dft::<W>(p, io),
+    // SAFETY: forwarded contract (CPU support of `L`).
+    unsafe {
+        match p.radix {
+            2 => pass_r::<L, 2>(p, io),
+            3 => pass_r::<L, 3>(p, io),
+            4 => pass_r::<L, 4>(p, io),
+            5 => pass_r::<L, 5>(p, io),
+            _ => pass_dft::<L>(p, io),
+        }
     }
 }
 
 #[inline(always)]
-fn bfly2<const W: usize>(a: &mut [C<W>]) {
-    let (a0, a1) = (a[0], a[1]);
-    (a[0], a[1]) = (a0.add(&a1), a0.sub(&a1));
+fn bfly2<L: Lane>(a: &mut [C<L>; 2]) {
+    let [a0, a1] = *a;
+    *a = [a0.add(&a1), a0.sub(&a1)];
 }
 
 #[inline(always)]
-fn bfly3<const W: usize>(a: &mut [C<W>]) {
-    let (a0, a1, a2) = (a[0], a[1], a[2]);
+fn bfly3<L: Lane>(a: &mut [C<L>; 3]) {
+    let [a0, a1, a2] = *a;
     let t1 = a1.add(&a2);
     let t2 = a0.sub(&t1.scale(0.5));
     let t3 = a1.sub(&a2).scale(SIN_60).neg_i();
-    (a[0], a[1], a[2]) = (a0.add(&t1), t2.add(&t3), t2.sub(&t3));
+    *a = [a0.add(&t1), t2.add(&t3), t2.sub(&t3)];
 }
 
 #[inline(always)]
-fn bfly4<const W: usize>(a: &mut [C<W>]) {
-    let (a0, a1, a2, a3) = (a[0], a[1], a[2], a[3]);
+fn bfly4<L: Lane>(a: &mut [C<L>; 4]) {
+    let [a0, a1, a2, a3] = *a;
     let (t0, t1) = (a0.add(&a2), a0.sub(&a2));
     let (t2, t3) = (a1.add(&a3), a1.sub(&a3).neg_i());
-    (a[0], a[1], a[2], a[3]) = (t0.add(&t2), t1.add(&t3), t0.sub(&t2), t1.sub(&t3));
+    *a = [t0.add(&t2), t1.add(&t3), t0.sub(&t2), t1.sub(&t3)];
 }
 
 #[inline(always)]
-fn bfly5<const W: usize>(a: &mut [C<W>]) {
-    let (a0, a1, a2, a3, a4) = (a[0], a[1], a[2], a[3], a[4]);
+fn bfly5<L: Lane>(a: &mut [C<L>; 5]) {
+    let [a0, a1, a2, a3, a4] = *a;
     let (t1, t2) = (a1.add(&a4), a2.add(&a3));
     let (t3, t4) = (a1.sub(&a4), a2.sub(&a3));
     let m1 = a0.add(&t1.scale(COS_72)).add(&t2.scale(COS_144));
     let m2 = a0.add(&t1.scale(COS_144)).add(&t2.scale(COS_72));
     let n1 = t3.scale(SIN_72).add(&t4.scale(SIN_144)).neg_i();
     let n2 = t3.scale(SIN_144).sub(&t4.scale(SIN_72)).neg_i();
-    a[0] = a0.add(&t1).add(&t2);
-    (a[1], a[4]) = (m1.add(&n1), m1.sub(&n1));
-    (a[2], a[3]) = (m2.add(&n2), m2.sub(&n2));
+    *a = [
+        a0.add(&t1).add(&t2),
+        m1.add(&n1),
+        m2.add(&n2),
+        m2.sub(&n2),
+        m1.sub(&n1),
+    ];
+}
+
+/// The butterfly of radix `R` on an array of that length.
+#[inline(always)]
+fn bfly<L: Lane, const R: usize>(a: &mut [C<L>; R]) {
+    // The `try_into`s are the identity for the matching `R` (resolved at compile time).
+    if let Ok(a) = <&mut [C<L>; 2]>::try_from(&mut a[..]) {
+        bfly2(a);
+    } else if let Ok(a) = <&mut [C<L>; 3]>::try_from(&mut a[..]) {
+        bfly3(a);
+    } else if let Ok(a) = <&mut [C<L>; 4]>::try_from(&mut a[..]) {
+        bfly4(a);
+    } else if let Ok(a) = <&mut [C<L>; 5]>::try_from(&mut a[..]) {
+        bfly5(a);
+    }
 }
 
 type Io<'a> = (&'a [f32], &'a [f32], &'a mut [f32], &'a mut [f32]);
 
 /// A pass of radix `R` (2, 3, 4 or 5). For fixed `p`, input `k` and output `j`
 /// are contiguous runs of `stride` lane vectors.
+///
+/// # Safety
+/// The CPU must support `L`'s instruction set.
 #[inline(always)]
-fn pass_r<const W: usize, const R: usize>(p: &Pass, (xr, xi, yr, yi): Io<'_>) {
+unsafe fn pass_r<L: Lane, const R: usize>(p: &Pass, (xr, xi, yr, yi): Io<'_>) {
+    let w = L::W;
     let s = p.stride;
     let mm = p.len / R;
-    let run = s * W;
-    let total = p.len * s * W;
+    let run = s * w;
+    let total = p.len * s * w;
     // Every index below is < len * stride * W (= m * W): check once, then
     // load and store without per-access bounds checks.
     assert!(xr.len() >= total && xi.len() >= total && yr.len() >= total && yi.len() >= total);
@@ -322,48 +333,54 @@ fn pass_r<const W: usize, const R: usize>(p: &Pass, (xr, xi, yr, yi): Io<'_>) {
     let (yr, yi) = (yr.as_mut_ptr(), yi.as_mut_ptr());
     for pp in 0..mm {
         let tw = &p.tw[pp * (R - 1)..(pp + 1) * (R - 1)];
-        let i0 = s * pp * W;
-        let step = s * mm * W;
-        let o0 = s * R * pp * W;
+        let i0 = s * pp * w;
+        let step = s * mm * w;
+        let o0 = s * R * pp * w;
         for q in 0..s {
-            let mut a = [C::<W>::ZERO; R];
-            for (k, v) in a.iter_mut().enumerate() {
-                // SAFETY: i0 + k step + q W + W <= (s pp + (R-1) s mm + s) W <= total.
-                *v = unsafe { C::read(xr, xi, i0 + k * step + q * W) };
-            }
-            match R {
-                2 => bfly2(&mut a),
-                3 => bfly3(&mut a),
-                4 => bfly4(&mut a),
-                _ => bfly5(&mut a),
-            }
+            // SAFETY: i0 + k step + q W + W <= (s pp + (R-1) s mm + s) W <= total;
+            // CPU support of `L` is the caller's contract.
+            let mut a: [C<L>; R] =
+                std::array::from_fn(|k| unsafe { C::read(xr, xi, i0 + k * step + q * w) });
+            bfly(&mut a);
             for (j, v) in a.iter().enumerate() {
                 let v = if j == 0 { *v } else { v.mul(tw[j - 1]) };
                 // SAFETY: o0 + j run + q W + W <= (s R pp + (R-1) s + s) W <= total.
-                unsafe { v.write(yr, yi, o0 + j * run + q * W) };
+                unsafe { v.write(yr, yi, o0 + j * run + q * w) };
             }
         }
     }
 }
 
 /// A pass of a prime radix above 5: the direct `radix^2` DFT.
-fn pass_dft<const W: usize>(p: &Pass, (xr, xi, yr, yi): Io<'_>) {
+///
+/// # Safety
+/// The CPU must support `L`'s instruction set.
+unsafe fn pass_dft<L: Lane>(p: &Pass, (xr, xi, yr, yi): Io<'_>) {
+    let w = L::W;
     let (r, s) = (p.radix, p.stride);
     let mm = p.len / r;
-    let step = s * mm * W;
+    let step = s * mm * w;
+    let total = p.len * s * w;
+    assert!(xr.len() >= total && xi.len() >= total && yr.len() >= total && yi.len() >= total);
+    let (xr, xi) = (xr.as_ptr(), xi.as_ptr());
+    let (yr, yi) = (yr.as_mut_ptr(), yi.as_mut_ptr());
     for pp in 0..mm {
         let tw = &p.tw[pp * (r - 1)..(pp + 1) * (r - 1)];
         for q in 0..s {
-            let i0 = (q + s * pp) * W;
-            let o0 = (q + s * r * pp) * W;
+            let i0 = (q + s * pp) * w;
+            let o0 = (q + s * r * pp) * w;
             for j in 0..r {
-                let mut acc = C::<W>::load(xr, xi, i0);
-                for k in 1..r {
-                    let a = C::<W>::load(xr, xi, i0 + k * step);
-                    acc = acc.add(&a.mul(p.roots[(j * k) % r]));
+                // SAFETY: i0 + k step + W <= total and o0 + j s W + W <= total as in
+                // `pass_r` (checked above); CPU support of `L` is the caller's contract.
+                unsafe {
+                    let mut acc = C::<L>::read(xr, xi, i0);
+                    for k in 1..r {
+                        let a = C::<L>::read(xr, xi, i0 + k * step);
+                        acc = acc.add(&a.mul(p.roots[(j * k) % r]));
+                    }
+                    let v = if j == 0 { acc } else { acc.mul(tw[j - 1]) };
+                    v.write(yr, yi, o0 + j * s * w);
                 }
-                let v = if j == 0 { acc } else { acc.mul(tw[j - 1]) };
-                v.store(yr, yi, o0 + j * s * W);
             }
         }
     }
@@ -379,6 +396,7 @@ const SIN_144: f32 = 0.587_785_252_292_473_1_f64 as f32; // sin(4 pi / 5)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simd::Arr;
 
     /// The lane FFT against an f64 DFT, for lengths exercising every radix.
     #[test]
@@ -409,7 +427,8 @@ mod tests {
                 }
             }
             let (mut sr, mut si) = (vec![0.0; (n / 2 + 1) * W], vec![0.0; (n / 2 + 1) * W]);
-            fft.run::<W>([&mut a, &mut b, &mut c, &mut d], &mut sr, &mut si);
+            // SAFETY: the portable vector needs no CPU feature.
+            unsafe { fft.run::<Arr<W>>([&mut a, &mut b, &mut c, &mut d], &mut sr, &mut si) };
             let got: Vec<(f32, f32)> = sr.iter().copied().zip(si.iter().copied()).collect();
             for (l, f) in frames.iter().enumerate() {
                 for k in 0..=n / 2 {

@@ -38,6 +38,7 @@ mod lanes;
 mod mel;
 mod plan;
 mod scale;
+mod simd;
 mod stft_lanes;
 mod window;
 

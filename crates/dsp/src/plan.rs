@@ -124,6 +124,12 @@ impl SpectrogramPlan {
         })
     }
 
+    /// The block FFT, when this plan's `n_fft` has one (tests compare its builds).
+    #[cfg(test)]
+    pub(crate) fn lane_fft(&self) -> Option<&LaneFft> {
+        self.lanes.as_deref()
+    }
+
     /// The configuration this plan was built from.
     pub fn config(&self) -> &SpectrogramConfig {
         &self.cfg
@@ -198,6 +204,12 @@ impl SpectrogramPlan {
     /// Computes many clips in parallel (rayon), each with its own result.
     pub fn compute_batch(&self, clips: &[&[f32]]) -> Vec<Result<Array2<f32>, DspError>> {
         clips.par_iter().map(|c| self.compute(c)).collect()
+    }
+
+    /// The window, zero-padded to `n_fft`.
+    #[inline(always)]
+    pub(crate) fn window(&self) -> &[f32] {
+        &self.window
     }
 
     /// Fills `frame` with the windowed, padded frame starting at padded index `start`.

@@ -114,12 +114,20 @@ impl LogScale {
     /// [`Self::apply`] compiled into the caller (for callers that are
     /// themselves built for a wider instruction set).
     // Not `clamp`: `f32::clamp` propagates NaN, `max` maps it to `lo`.
-    #[allow(clippy::manual_clamp)]
     #[inline(always)]
     pub(crate) fn apply_generic(&self, values: &mut [f32], lo: f32) -> f32 {
+        self.apply_lanes::<8>(values, lo)
+    }
+
+    /// [`Self::apply_generic`] in chunks of `L` values (16 fills a `zmm`
+    /// register in an AVX-512 build, where chunks of 8 stayed in `ymm`).
+    /// Identical results for every `L`: each value is computed alone and the
+    /// maximum is exact.
+    #[allow(clippy::manual_clamp)]
+    #[inline(always)]
+    pub(crate) fn apply_lanes<const L: usize>(&self, values: &mut [f32], lo: f32) -> f32 {
         // Lane-wise max accumulators: a scalar max reduction would keep LLVM from
         // vectorizing the loop (float reductions are not reassociated).
-        const L: usize = 8;
         let mut acc = [f32::NEG_INFINITY; L];
         let mut chunks = values.chunks_exact_mut(L);
         for c in &mut chunks {
