@@ -144,6 +144,12 @@ impl AdamW {
         }
     }
 
+    /// The first and second moments of every parameter, in order.
+    #[cfg(test)]
+    pub(crate) fn moments(&self) -> impl Iterator<Item = (&Tensor, &Tensor)> {
+        self.state.iter().map(|s| (&s.grad_avg, &s.sqr_avg))
+    }
+
     /// Zeroes the gradients of all parameters.
     pub fn zero_grad(&mut self) {
         for s in &mut self.state {
