@@ -69,7 +69,7 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<()> {
     let mut build = crate::cargo(root, &crate::setup::RuntimeEnv::empty());
     build.args(["build", "--release", "-p", "specnorm"]);
     crate::run(build)?;
-    let bin = root.join("target/release/specnorm");
+    let bin = crate::target_dir(root).join("release/specnorm");
     let result = measure(root, &bin, &dir, &o)?;
     let table = table(&result);
     std::fs::write(

@@ -1,7 +1,9 @@
 //! `cargo xtask bench --train`: training throughput of specnorm-train (tch) against PyTorch
 //! eager on the same libtorch (`.venv/`'s torch 2.13, which tch links), same models, same
 //! `[B, 1, 201, 401]` inputs, same thread count, in one run: the Rust example
-//! `crates/train/examples/throughput.rs`, then `crates/train/bench/torch_throughput.py`.
+//! `crates/train/examples/throughput.rs` and `crates/train/bench/torch_throughput.py`,
+//! alternating model by model for `--rounds` rounds (a shared machine's load then falls on
+//! both sides alike); each set-up reports its best run over all rounds.
 //! Installs the `--cuda` profile of `cargo xtask setup` (torch with its CUDA libraries:
 //! Python's `import torch` needs them even on CPU).
 //!
@@ -26,8 +28,10 @@ pub struct Options {
     pub batch: usize,
     /// Timed steps per run.
     pub steps: usize,
-    /// Runs per set-up (best reported).
+    /// Runs per set-up and round (best of all rounds reported).
     pub repeats: usize,
+    /// Rounds: each runs both sides, model by model, alternating.
+    pub rounds: usize,
     /// Intra-op threads on both sides.
     pub threads: usize,
     /// `cpu`, `cuda` or `auto`.
@@ -43,6 +47,7 @@ impl Options {
             batch: 32,
             steps: 3,
             repeats: 3,
+            rounds: 1,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             device: "auto".into(),
             dir: None,
@@ -62,6 +67,7 @@ impl Options {
                 "--batch" => o.batch = count("--batch", value("--batch")?)?,
                 "--steps" => o.steps = count("--steps", value("--steps")?)?,
                 "--repeats" => o.repeats = count("--repeats", value("--repeats")?)?,
+                "--rounds" => o.rounds = count("--rounds", value("--rounds")?)?,
                 "--threads" => o.threads = count("--threads", value("--threads")?)?,
                 "--device" => o.device = value("--device")?.clone(),
                 "--dir" => o.dir = Some(PathBuf::from(value("--dir")?)),
@@ -71,10 +77,11 @@ impl Options {
         Ok(o)
     }
 
-    fn shared_args(&self) -> Vec<String> {
+    /// The arguments both sides get for one model.
+    fn shared_args(&self, model: &str) -> Vec<String> {
         let mut v = Vec::new();
         for (k, x) in [
-            ("--models", self.models.clone()),
+            ("--models", model.to_string()),
             ("--batch", self.batch.to_string()),
             ("--steps", self.steps.to_string()),
             ("--repeats", self.repeats.to_string()),
@@ -110,27 +117,39 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<()> {
         "throughput",
     ]);
     crate::run(build)?;
+    let bin = crate::target_dir(root).join("release/examples/throughput");
     let load_start = load_average();
-    let ours = dir.join("specnorm.json");
-    let mut c = Command::new(root.join("target/release/examples/throughput"));
-    c.args(o.shared_args()).arg("--json").arg(&ours);
-    for (k, v) in env.vars() {
-        c.env(k, v);
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut loads = Vec::new();
+    for round in 0..o.rounds {
+        for model in o.models.split(',').filter(|m| !m.is_empty()) {
+            let out = dir.join(format!("specnorm-{model}-{round}.json"));
+            let mut c = Command::new(&bin);
+            c.args(o.shared_args(model)).arg("--json").arg(&out);
+            for (k, v) in env.vars() {
+                c.env(k, v);
+            }
+            crate::run(c)?;
+            ours.push(read_json(&out)?);
+            let out = dir.join(format!("pytorch-{model}-{round}.json"));
+            let mut p = Command::new(&py);
+            p.arg(root.join("crates/train/bench/torch_throughput.py"))
+                .args(o.shared_args(model))
+                .arg("--json")
+                .arg(&out);
+            crate::run(p)?;
+            theirs.push(read_json(&out)?);
+        }
+        loads.push(load_average());
     }
-    crate::run(c)?;
-    let theirs = dir.join("pytorch.json");
-    let mut p = Command::new(&py);
-    p.arg(root.join("crates/train/bench/torch_throughput.py"))
-        .args(o.shared_args())
-        .arg("--json")
-        .arg(&theirs);
-    crate::run(p)?;
     let result = json!({
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "rounds": o.rounds,
         "load_average_at_start": load_start,
+        "load_average_after_each_round": loads,
         "load_average_at_end": load_average(),
-        "specnorm": read_json(&ours)?,
-        "pytorch": read_json(&theirs)?,
+        "specnorm": merge(&ours)?,
+        "pytorch": merge(&theirs)?,
     });
     let table = table(&result);
     std::fs::write(
@@ -141,6 +160,38 @@ pub fn bench(root: &Path, rest: &[String]) -> Result<()> {
     println!("{table}");
     println!("wrote {} and train.md", dir.join("train.json").display());
     Ok(())
+}
+
+/// One side's result files (one per model and round) as one: the first file's fields, and
+/// per (model, set-up) all runs of all rounds with the best as `samples_per_sec`.
+fn merge(parts: &[Value]) -> Result<Value> {
+    let Some(first) = parts.first() else {
+        bail!("no results to merge");
+    };
+    let mut out = first.clone();
+    let mut results: Vec<Value> = Vec::new();
+    for r in parts
+        .iter()
+        .filter_map(|p| p["results"].as_array())
+        .flatten()
+    {
+        let runs = r["runs"].as_array().cloned().unwrap_or_default();
+        let best = r["samples_per_sec"].as_f64().unwrap_or(0.0);
+        let same = |x: &&mut Value| x["model"] == r["model"] && x["setup"] == r["setup"];
+        match results.iter_mut().find(|x| same(x)) {
+            Some(x) => {
+                if let Some(all) = x["runs"].as_array_mut() {
+                    all.extend(runs);
+                }
+                if best > x["samples_per_sec"].as_f64().unwrap_or(0.0) {
+                    x["samples_per_sec"] = json!(best);
+                }
+            }
+            None => results.push(r.clone()),
+        }
+    }
+    out["results"] = json!(results);
+    Ok(out)
 }
 
 /// `(model, set-up) -> samples/s` of one side.
@@ -176,13 +227,15 @@ pub fn table(r: &Value) -> String {
     };
     let mut out = format!(
         "Training throughput, samples/s (input {}, {} threads, {} device; best of {} runs of {} \
-         steps after a warm-up step); {} vs {}; load average {} at start, {} at end\n\n\
+         steps after a warm-up step, in each of {} rounds alternating the two sides); {} vs {}; \
+         load average {} at start, {} at end\n\n\
          | model | set-up | specnorm | PyTorch eager | specnorm / PyTorch |\n|---|---|---|---|---|\n",
         s["input"],
         s["threads"],
         s["device"].as_str().unwrap_or("?"),
         s["repeats"],
         s["steps"],
+        r["rounds"].as_u64().unwrap_or(1),
         s["tool"].as_str().unwrap_or("?"),
         t["tool"].as_str().unwrap_or("?"),
         r["load_average_at_start"].as_str().unwrap_or("?"),
@@ -228,9 +281,33 @@ mod tests {
         let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let o = Options::parse(&args(&["--train", "--batch", "8", "--models", "small"])).unwrap();
         assert_eq!((o.batch, o.models.as_str(), o.steps), (8, "small", 3));
+        assert_eq!(o.rounds, 1);
+        assert_eq!(Options::parse(&args(&["--rounds", "3"])).unwrap().rounds, 3);
+        assert!(Options::parse(&args(&["--rounds", "0"])).is_err());
         assert!(Options::parse(&args(&["--batch", "0"])).is_err());
         assert!(Options::parse(&args(&["--steps"])).is_err());
         assert!(Options::parse(&args(&["--clips", "3"])).is_err());
+    }
+
+    #[test]
+    fn merge_keeps_every_run_and_the_best() {
+        let part = |model: &str, a: f64, runs: &[f64]| {
+            json!({"tool": "t", "results": [{"model": model, "setup": "resident",
+                                             "samples_per_sec": a, "runs": runs}]})
+        };
+        let m = merge(&[
+            part("small", 3.0, &[2.0, 3.0]),
+            part("xresnet18", 1.0, &[1.0]),
+            part("small", 4.0, &[4.0, 1.0]),
+        ])
+        .unwrap();
+        let r = m["results"].as_array().unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0]["samples_per_sec"], json!(4.0));
+        assert_eq!(r[0]["runs"], json!([2.0, 3.0, 4.0, 1.0]));
+        assert_eq!(r[1]["model"], json!("xresnet18"));
+        assert_eq!(m["tool"], json!("t"));
+        assert!(merge(&[]).is_err());
     }
 
     #[test]

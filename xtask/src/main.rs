@@ -36,9 +36,10 @@ commands:
                           machine, `stats` end to end; writes DIR/bench.json and a table;
                           --python adds the Python package (extract, DataLoader, threads)
   bench --train [--models small,xresnet18] [--batch B] [--steps S] [--repeats R]
-                [--threads T] [--device cpu|cuda|auto] [--dir DIR]
+                [--rounds N] [--threads T] [--device cpu|cuda|auto] [--dir DIR]
                           training samples/s, specnorm-train vs PyTorch eager on the same
-                          libtorch (with and without channels-last); writes DIR/train.json
+                          libtorch (with and without channels-last); N rounds alternate the
+                          two sides model by model (best of all runs); writes DIR/train.json
   experiment [ARGS...]    setup, then run `specnorm experiment ARGS...` in release mode
   download-esc50 [--dest DIR] [--archive ZIP]
                           download (or take ZIP), verify and unpack ESC-50 into DIR (default data/ESC-50-master)
@@ -113,6 +114,15 @@ fn cargo(root: &Path, env: &setup::RuntimeEnv) -> Command {
         c.env(k, v);
     }
     c
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR` when set (relative to `root`), else
+/// `root/target`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if !d.is_empty() => root.join(d),
+        _ => root.join("target"),
+    }
 }
 
 fn run(mut c: Command) -> Result<()> {

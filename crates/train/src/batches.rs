@@ -8,6 +8,7 @@
 use tch::{Device, Tensor};
 
 use crate::data::InMemoryData;
+use crate::layout;
 use crate::TrainError;
 
 /// Where [`fit_one_cycle`](crate::fit_one_cycle) and [`evaluate`](crate::evaluate) keep the
@@ -38,17 +39,15 @@ impl DataPlacement {
     }
 }
 
-/// `t` (`[N, C, H, W]`) with channels-last strides (`[HWC, 1, WC, C]`), same values.
-pub(crate) fn channels_last(t: &Tensor) -> Result<Tensor, tch::TchError> {
-    t.f_permute([0, 2, 3, 1])?
-        .f_contiguous()?
-        .f_permute([0, 3, 1, 2])
-}
-
 /// A data set as the training loop sees it.
 pub(crate) enum DeviceSet<'a> {
-    /// Features `[N, C, F, T]` and labels `[N]` on the device.
-    Resident { x: Tensor, y: Tensor },
+    /// Features `[N, C, F, T]` and labels `[N]` on the device; batches get channels-last
+    /// strides when `channels_last` (`index_select` returns standard strides).
+    Resident {
+        x: Tensor,
+        y: Tensor,
+        channels_last: bool,
+    },
     /// Gathered from the host per batch.
     Host {
         data: &'a InMemoryData,
@@ -78,12 +77,16 @@ impl<'a> DeviceSet<'a> {
             .f_view(data.dims())?
             .f_to_device(device)?;
         let x = if channels_last {
-            self::channels_last(&x)?
+            layout::channels_last(&x)?
         } else {
             x
         };
         let y = Tensor::f_from_slice(&data.y)?.f_to_device(device)?;
-        Ok(DeviceSet::Resident { x, y })
+        Ok(DeviceSet::Resident {
+            x,
+            y,
+            channels_last,
+        })
     }
 
     /// Whether the set lives on the device.
@@ -132,10 +135,23 @@ impl Pass<'_, '_> {
             ))
         })?;
         match (self.set, &self.order) {
-            (DeviceSet::Resident { x, y }, Some(order)) => {
+            (
+                DeviceSet::Resident {
+                    x,
+                    y,
+                    channels_last,
+                },
+                Some(order),
+            ) => {
                 let start: usize = self.batches[..k].iter().map(Vec::len).sum();
                 let sel = order.f_narrow(0, start as i64, idx.len() as i64)?;
-                Ok((x.f_index_select(0, &sel)?, y.f_index_select(0, &sel)?))
+                let xb = x.f_index_select(0, &sel)?;
+                let xb = if *channels_last {
+                    layout::channels_last(&xb)?
+                } else {
+                    xb
+                };
+                Ok((xb, y.f_index_select(0, &sel)?))
             }
             (
                 DeviceSet::Host {
@@ -147,7 +163,7 @@ impl Pass<'_, '_> {
             ) => {
                 let (x, y) = data.batch(idx, *device)?;
                 let x = if *channels_last {
-                    self::channels_last(&x)?
+                    layout::channels_last(&x)?
                 } else {
                     x
                 };

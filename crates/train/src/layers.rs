@@ -112,6 +112,18 @@ pub(crate) fn run_layers(
     x: &Tensor,
     train: bool,
 ) -> Tensor {
+    run_layers_observed(layers, t, x, train, &mut |_, _| {})
+}
+
+/// [`run_layers`], calling `seen(layer, output)` after every layer (inside residual blocks
+/// too, then for the block itself): the memory-format diagnostics look at each activation.
+pub(crate) fn run_layers_observed(
+    layers: &[LayerDesc],
+    t: &HashMap<String, Tensor>,
+    x: &Tensor,
+    train: bool,
+    seen: &mut dyn FnMut(&LayerDesc, &Tensor),
+) -> Tensor {
     // Names were all created by `build`, so lookups cannot fail.
     let get = |name: &str| -> &Tensor { &t[name] };
     let mut cur = x.shallow_clone();
@@ -182,15 +194,16 @@ pub(crate) fn run_layers(
                 crate::pcen::learned_pcen(&cur, get(&g), get(&b), get(&p), get(&s), *eps)
             }
             LayerDesc::Residual { path, shortcut } => {
-                let a = run_layers(path, t, &cur, train);
+                let a = run_layers_observed(path, t, &cur, train, seen);
                 let b = if shortcut.is_empty() {
                     cur
                 } else {
-                    run_layers(shortcut, t, &cur, train)
+                    run_layers_observed(shortcut, t, &cur, train, seen)
                 };
                 a + b
             }
         };
+        seen(layer, &cur);
     }
     cur
 }

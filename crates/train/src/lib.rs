@@ -127,6 +127,7 @@ mod config;
 mod data;
 mod eval;
 mod layers;
+mod layout;
 mod lr_find;
 mod model;
 mod optim;

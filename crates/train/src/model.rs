@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Device, Tensor};
 
-use crate::layers::{run_layers, LayerDesc};
+use crate::layers::{run_layers, run_layers_observed, LayerDesc};
+use crate::layout;
 use crate::pcen::LearnedPcenConfig;
 use crate::TrainError;
 
@@ -153,6 +154,16 @@ impl Model {
         run_layers(&self.layers, &self.tensors, x, train)
     }
 
+    /// [`Model::forward_t`], calling `seen(layer, output)` after every layer.
+    pub(crate) fn forward_observed(
+        &self,
+        x: &Tensor,
+        train: bool,
+        seen: &mut dyn FnMut(&LayerDesc, &Tensor),
+    ) -> Tensor {
+        run_layers_observed(&self.layers, &self.tensors, x, train, seen)
+    }
+
     /// The output of the PCEN front layer alone (what the network sees) for the power
     /// spectrogram `x`, or `None` for a model without one.
     pub fn front_output(&self, x: &Tensor) -> Option<Tensor> {
@@ -219,19 +230,27 @@ impl Model {
     /// the standard contiguous format, in place: the handles, the VarStore and later
     /// gradients follow (libtorch keeps a gradient in its parameter's layout). Values do not
     /// change. Call it before creating an optimizer (its moments copy the parameters' layout).
+    ///
+    /// Every 4-D tensor gets the exact strides of the format, those of size-1 axes included
+    /// (the first conv's `[16, 1, 3, 3]`, 1x1 kernels), as PyTorch's
+    /// `model.to(memory_format=torch.channels_last)` does: libtorch picks a convolution's
+    /// kernels from those strides (see the `layout` module).
     pub fn set_channels_last(&mut self, on: bool) -> Result<(), TrainError> {
         tch::no_grad(|| {
             for t in self.tensors.values() {
-                if t.dim() != 4 || is_channels_last(t) == on {
+                if t.dim() != 4 {
                     continue;
                 }
                 let data = if on {
-                    crate::batches::channels_last(t)?
+                    if layout::is_channels_last(t) {
+                        continue;
+                    }
+                    layout::channels_last_copy(t)?
                 } else {
-                    // a fresh tensor: `contiguous()` keeps the strides of size-1 axes
-                    let mut d = Tensor::f_empty(t.size(), (t.kind(), t.device()))?;
-                    d.f_copy_(t)?;
-                    d
+                    if layout::is_standard(t) {
+                        continue;
+                    }
+                    layout::standard_copy(t)?
                 };
                 t.shallow_clone().f_set_data(&data)?;
             }
@@ -239,13 +258,13 @@ impl Model {
         })
     }
 
-    /// Whether every 4-D tensor (the conv weights) is stored channels-last
+    /// Whether every 4-D tensor (the conv weights) has the exact channels-last strides
     /// ([`Model::set_channels_last`]).
     pub fn is_channels_last(&self) -> bool {
         self.tensors
             .values()
             .filter(|t| t.dim() == 4)
-            .all(is_channels_last)
+            .all(layout::is_channels_last)
     }
 
     /// Trainable parameters with their names, in creation order.
@@ -256,21 +275,4 @@ impl Model {
             .map(|k| (k.clone(), self.tensors[k].shallow_clone()))
             .collect()
     }
-}
-
-/// Whether a 4-D tensor `[N, C, H, W]` has channels-last strides `[HWC, 1, WC, C]` (strides
-/// of size-1 axes do not matter, as in libtorch's `is_contiguous(ChannelsLast)`).
-fn is_channels_last(t: &Tensor) -> bool {
-    let (s, st) = (t.size(), t.stride());
-    if s.len() != 4 {
-        return false;
-    }
-    let mut expect = 1;
-    for d in [1, 3, 2, 0] {
-        if s[d] != 1 && st[d] != expect {
-            return false;
-        }
-        expect *= s[d];
-    }
-    true
 }

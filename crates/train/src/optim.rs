@@ -144,6 +144,12 @@ impl AdamW {
         }
     }
 
+    /// The first and second moments of every parameter, in order.
+    #[cfg(test)]
+    pub(crate) fn moments(&self) -> impl Iterator<Item = (&Tensor, &Tensor)> {
+        self.state.iter().map(|s| (&s.grad_avg, &s.sqr_avg))
+    }
+
     /// Zeroes the gradients of all parameters.
     pub fn zero_grad(&mut self) {
         for s in &mut self.state {
@@ -167,17 +173,21 @@ impl AdamW {
                 if s.do_wd && wd != 0.0 {
                     let _ = s.param.g_mul_scalar_(1.0 - lr * wd);
                 }
-                let _ = s.grad_avg.g_mul_scalar_(mom);
-                let _ = s.grad_avg.g_add_(&g.g_mul_scalar(1.0 - mom));
-                let _ = s.sqr_avg.g_mul_scalar_(b2);
-                let _ = s.sqr_avg.g_add_(&(g.g_mul_scalar(1.0 - b2) * &g));
+                // In place, one pass each (as PyTorch's AdamW): m = lerp(m, g, 1-β1) and
+                // v = lerp(v, g², 1-β2) are fastai's `m·β1 + g·(1-β1)`, `v·β2 + g²·(1-β2)`.
+                let _ = s.grad_avg.f_lerp_(&g, 1.0 - mom);
+                let _ = s.sqr_avg.f_lerp_(&g.square(), 1.0 - b2);
                 s.step += 1;
                 let st = s.step as f64;
                 let debias1 = (1.0 - mom) * (1.0 - mom.powf(st)) / (1.0 - mom);
                 let debias2 = (1.0 - b2) * (1.0 - b2.powf(st)) / (1.0 - b2);
-                let denom = s.sqr_avg.g_div_scalar(debias2).sqrt().g_add_scalar(eps);
-                let upd = (&s.grad_avg / &denom).g_mul_scalar(-lr / debias1);
-                let _ = s.param.g_add_(&upd);
+                // p += m / d with d = -(sqrt(v / debias2) + eps) · debias1 / lr, i.e.
+                // p -= lr / debias1 · m / (sqrt(v / debias2) + eps)
+                let mut denom = s.sqr_avg.g_div_scalar(debias2);
+                let _ = denom.sqrt_();
+                let _ = denom.g_add_scalar_(eps);
+                let _ = denom.g_mul_scalar_(-debias1 / lr);
+                let _ = s.param.addcdiv_(&s.grad_avg, &denom);
             }
         });
     }

@@ -13,6 +13,7 @@ use crate::batches::DeviceSet;
 use crate::config::{EpochMetrics, History, TrainConfig};
 use crate::data::InMemoryData;
 use crate::eval::eval_impl;
+use crate::layers::LayerDesc;
 use crate::model::Model;
 use crate::optim::{AdamW, OneCycle};
 use crate::TrainError;
@@ -96,8 +97,22 @@ impl Stepper {
     /// One optimizer step on the batch `x`, `y` (on the device); returns the (mean) training
     /// loss of the batch.
     pub(crate) fn step(&mut self, model: &Model, x: &Tensor, y: &Tensor, lr: f64, mom: f64) -> f64 {
+        self.step_observed(model, x, y, lr, mom, &mut |_, _| {})
+    }
+
+    /// [`Stepper::step`], calling `seen(layer, output)` after every layer of the forward pass.
+    pub(crate) fn step_observed(
+        &mut self,
+        model: &Model,
+        x: &Tensor,
+        y: &Tensor,
+        lr: f64,
+        mom: f64,
+        seen: &mut dyn FnMut(&LayerDesc, &Tensor),
+    ) -> f64 {
         let loss = match self.mixup {
-            None => per_sample_loss(&model.forward_t(x, true), y, self.ls).mean(Kind::Float),
+            None => per_sample_loss(&model.forward_observed(x, true, seen), y, self.ls)
+                .mean(Kind::Float),
             Some(beta) => {
                 let b = x.size()[0] as usize;
                 let lam: Vec<f32> = (0..b)
@@ -114,7 +129,7 @@ impl Stepper {
                 let y1 = y.index_select(0, &shuf);
                 // torch.lerp(x1, x, lam) = x1 + lam * (x - x1)
                 let xm = x1.lerp_tensor(x, &lam.view([b as i64, 1, 1, 1]));
-                let logits = model.forward_t(&xm, true);
+                let logits = model.forward_observed(&xm, true, seen);
                 let l1 = per_sample_loss(&logits, &y1, self.ls);
                 let l0 = per_sample_loss(&logits, y, self.ls);
                 l1.lerp_tensor(&l0, &lam).mean(Kind::Float)
@@ -124,6 +139,12 @@ impl Stepper {
         loss.backward();
         self.opt.step(lr, mom);
         loss.double_value(&[])
+    }
+
+    /// The optimizer (its moments, for the memory-format diagnostics).
+    #[cfg(test)]
+    pub(crate) fn optimizer(&self) -> &AdamW {
+        &self.opt
     }
 }
 
