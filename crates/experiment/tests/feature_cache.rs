@@ -173,6 +173,37 @@ fn cached_runs_equal_in_memory_runs_and_the_cache_is_invalidated() {
     );
 }
 
+/// Settings the first test does not train (a per-clip normalization, and the learned PCEN
+/// layer, whose input is checked to be non-negative), with MixUp and lr_find (whose sweep reads
+/// the streamed training folds too): the same runs, learning rates and sweeps from the cache as
+/// in memory.
+#[test]
+fn every_setting_and_lr_find_stream_from_the_cache_as_in_memory() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    dataset(&data);
+    let cache = dir.path().join("cache");
+    let with = |out: &str, cache: Option<&Path>| {
+        let mut cfg = config(&data, &dir.path().join(out), cache);
+        cfg.settings = vec!["instance".into(), "pcen-learned".into()];
+        cfg.epochs = 1;
+        cfg.mixup = Some(0.4);
+        cfg.lr_find = true;
+        cfg
+    };
+    let (memory, _) = run(&with("mem", None)).unwrap();
+    assert_eq!(memory.len(), 2);
+    let (cached, _) = run(&with("c1", Some(&cache))).unwrap();
+    assert_eq!(cached, memory, "the same runs, bit for bit");
+    for s in ["instance", "pcen-learned"] {
+        let read = |out: &str| {
+            std::fs::read_to_string(dir.path().join(out).join(format!("lr_find/{s}.json"))).unwrap()
+        };
+        assert_eq!(read("c1"), read("mem"), "{s}: the same lr_find sweep");
+    }
+}
+
 fn first_clip(data: &Path) -> String {
     let text = std::fs::read_to_string(data.join("meta/esc50.csv")).unwrap();
     text.lines()

@@ -1,35 +1,44 @@
-//! Where batches come from: the whole set uploaded to the device once per run (when it fits,
-//! see [`DataPlacement`]) and each batch gathered there with `index_select`, or each batch
-//! gathered on the host and copied to the device.
+//! Where batches come from: the whole set uploaded to the device once per run (when it is held
+//! in memory and fits, see [`DataPlacement`]) and each batch gathered there with
+//! `index_select`, or each batch filled by its [`BatchSource`] into one reused host buffer and
+//! copied to the device.
 //!
 //! Resident sets copy nothing per batch: the epoch's shuffled order is uploaded once per epoch
 //! (`N` indices), and a batch is a slice of it.
 
+use std::cell::RefCell;
+
 use tch::{Device, Tensor};
 
-use crate::data::InMemoryData;
 use crate::layout;
+use crate::source::{sample_len, BatchSource};
 use crate::TrainError;
 
 /// Where [`fit_one_cycle`](crate::fit_one_cycle) and [`evaluate`](crate::evaluate) keep the
 /// data while they run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum DataPlacement {
-    /// [`Resident`](DataPlacement::Resident) when the set's features take at most
+    /// [`Resident`](DataPlacement::Resident) when the set is held in memory
+    /// ([`BatchSource::contiguous`]) and its features take at most
     /// [`AUTO_RESIDENT_MAX_BYTES`], else [`PerBatch`](DataPlacement::PerBatch).
     #[default]
     Auto,
     /// Upload the whole set to the device once per run; batches are gathered on the device.
+    /// A source not held in memory is uploaded in pieces of [`UPLOAD_CHUNK`] samples.
     Resident,
-    /// Gather each batch on the host and copy it to the device.
+    /// Fill each batch on the host (one reused buffer) and copy it to the device.
     PerBatch,
 }
 
 /// The largest set (bytes of f32 features) that [`DataPlacement::Auto`] uploads whole: 2 GiB.
 pub const AUTO_RESIDENT_MAX_BYTES: usize = 2 << 30;
 
+/// Samples per piece when [`DataPlacement::Resident`] uploads a source not held in memory.
+pub const UPLOAD_CHUNK: usize = 64;
+
 impl DataPlacement {
-    /// Whether a set of `bytes` bytes of features is uploaded whole.
+    /// Whether a set held in memory, of `bytes` bytes of features, is uploaded whole (a set
+    /// not held in memory is only with [`DataPlacement::Resident`]).
     pub fn is_resident(self, bytes: usize) -> bool {
         match self {
             DataPlacement::Auto => bytes <= AUTO_RESIDENT_MAX_BYTES,
@@ -48,11 +57,15 @@ pub(crate) enum DeviceSet<'a> {
         y: Tensor,
         channels_last: bool,
     },
-    /// Gathered from the host per batch.
+    /// Filled on the host per batch.
     Host {
-        data: &'a InMemoryData,
+        data: &'a dyn BatchSource,
         device: Device,
         channels_last: bool,
+        /// `C*F*T`.
+        sample_len: usize,
+        /// The host buffer every batch is filled into (grown to the largest batch, reused).
+        buf: RefCell<Vec<f32>>,
     },
 }
 
@@ -60,28 +73,41 @@ impl<'a> DeviceSet<'a> {
     /// Uploads `data` to `device` when `placement` says so (channels-last strides when
     /// `channels_last`).
     pub(crate) fn new(
-        data: &'a InMemoryData,
+        data: &'a dyn BatchSource,
         device: Device,
         placement: DataPlacement,
         channels_last: bool,
     ) -> Result<DeviceSet<'a>, TrainError> {
-        let bytes = data.x.len().saturating_mul(std::mem::size_of::<f32>());
-        if !placement.is_resident(bytes) {
-            return Ok(DeviceSet::Host {
-                data,
-                device,
-                channels_last,
-            });
-        }
-        let x = Tensor::f_from_slice(&data.x)?
-            .f_view(data.dims())?
-            .f_to_device(device)?;
+        let shape = data.sample_shape();
+        let sl = sample_len(shape)?;
+        let n = data.len();
+        let bytes = n
+            .saturating_mul(sl)
+            .saturating_mul(std::mem::size_of::<f32>());
+        let dims = [n, shape[0], shape[1], shape[2]].map(|d| d as i64);
+        let x = match data.contiguous() {
+            Some(values) if placement.is_resident(bytes) => Tensor::f_from_slice(values)?
+                .f_view(dims)?
+                .f_to_device(device)?,
+            None if placement == DataPlacement::Resident => {
+                upload_in_pieces(data, sl, device)?.f_view(dims)?
+            }
+            _ => {
+                return Ok(DeviceSet::Host {
+                    data,
+                    device,
+                    channels_last,
+                    sample_len: sl,
+                    buf: RefCell::new(Vec::new()),
+                })
+            }
+        };
         let x = if channels_last {
             layout::channels_last(&x)?
         } else {
             x
         };
-        let y = Tensor::f_from_slice(&data.y)?.f_to_device(device)?;
+        let y = Tensor::f_from_slice(data.labels())?.f_to_device(device)?;
         Ok(DeviceSet::Resident {
             x,
             y,
@@ -110,6 +136,27 @@ impl<'a> DeviceSet<'a> {
             order,
         })
     }
+}
+
+/// The values of `data` as one flat tensor on `device`, filled and uploaded
+/// [`UPLOAD_CHUNK`] samples at a time through one host buffer.
+fn upload_in_pieces(
+    data: &dyn BatchSource,
+    sl: usize,
+    device: Device,
+) -> Result<Tensor, TrainError> {
+    let all: Vec<usize> = (0..data.len()).collect();
+    let mut buf = vec![0.0f32; UPLOAD_CHUNK.min(all.len()) * sl];
+    let mut pieces = Vec::with_capacity(all.len().div_ceil(UPLOAD_CHUNK));
+    for chunk in all.chunks(UPLOAD_CHUNK) {
+        let out = &mut buf[..chunk.len() * sl];
+        data.fill(chunk, out)?;
+        pieces.push(Tensor::f_from_slice(out)?.f_to_device(device)?);
+    }
+    if pieces.is_empty() {
+        return Ok(Tensor::f_from_slice::<f32>(&[])?.f_to_device(device)?);
+    }
+    Ok(Tensor::f_cat(&pieces, 0)?)
 }
 
 /// The batches of one epoch (or one evaluation pass) over a [`DeviceSet`].
@@ -158,15 +205,27 @@ impl Pass<'_, '_> {
                     data,
                     device,
                     channels_last,
+                    sample_len,
+                    buf,
                 },
                 _,
             ) => {
-                let (x, y) = data.batch(idx, *device)?;
+                let x = host_batch(*data, idx, *sample_len, &mut buf.borrow_mut(), *device)?;
                 let x = if *channels_last {
                     layout::channels_last(&x)?
                 } else {
                     x
                 };
+                let labels = data.labels();
+                let ys = idx
+                    .iter()
+                    .map(|&i| {
+                        labels.get(i).copied().ok_or_else(|| {
+                            TrainError::InvalidData(format!("sample {i} of {}", labels.len()))
+                        })
+                    })
+                    .collect::<Result<Vec<i64>, TrainError>>()?;
+                let y = Tensor::f_from_slice(&ys)?.f_to_device(*device)?;
                 Ok((x, y))
             }
             (DeviceSet::Resident { .. }, None) => Err(TrainError::InvalidConfig(
@@ -174,4 +233,26 @@ impl Pass<'_, '_> {
             )),
         }
     }
+}
+
+/// The samples `idx` of `data` as `[B, C, F, T]` on `device`, filled into `buf` (grown when
+/// this batch is the largest so far, otherwise reused as it is).
+fn host_batch(
+    data: &dyn BatchSource,
+    idx: &[usize],
+    sl: usize,
+    buf: &mut Vec<f32>,
+    device: Device,
+) -> Result<Tensor, TrainError> {
+    let n = idx.len() * sl;
+    if buf.len() < n {
+        buf.resize(n, 0.0);
+    }
+    let out = &mut buf[..n];
+    data.fill(idx, out)?;
+    let [c, f, t] = data.sample_shape();
+    let dims = [idx.len(), c, f, t].map(|d| d as i64);
+    Ok(Tensor::f_from_slice(out)?
+        .f_view(dims)?
+        .f_to_device(device)?)
 }

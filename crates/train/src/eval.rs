@@ -3,8 +3,8 @@
 use tch::{Device, Kind};
 
 use crate::batches::{DataPlacement, DeviceSet};
-use crate::data::InMemoryData;
 use crate::model::Model;
+use crate::source::{validate_for_model, BatchSource};
 use crate::train::per_sample_loss;
 use crate::TrainError;
 
@@ -12,12 +12,13 @@ use crate::TrainError;
 /// device form of `data`, in batches of `bs`.
 pub(crate) fn eval_impl(
     model: &Model,
-    data: &InMemoryData,
+    data: &dyn BatchSource,
     set: &DeviceSet<'_>,
     bs: usize,
     ls: f64,
 ) -> Result<(f64, f64, Vec<i64>), TrainError> {
     let n = data.len();
+    let labels = data.labels();
     let mut preds = Vec::with_capacity(n);
     let mut loss_sum = 0.0;
     let mut correct = 0usize;
@@ -35,7 +36,7 @@ pub(crate) fn eval_impl(
             correct += p
                 .iter()
                 .zip(chunk)
-                .filter(|(&pi, &i)| pi == data.y[i])
+                .filter(|(&pi, &i)| labels.get(i) == Some(&pi))
                 .count();
             preds.extend(p);
         }
@@ -45,13 +46,14 @@ pub(crate) fn eval_impl(
 }
 
 /// Mean cross-entropy loss, accuracy and arg-max predictions of `model` (eval mode, no grad);
-/// the set is uploaded to the model's device once when it fits ([`DataPlacement::Auto`]).
+/// the set is validated first and uploaded to the model's device once when it is held in
+/// memory and fits ([`DataPlacement::Auto`]), else read batch by batch.
 pub fn evaluate(
     model: &Model,
-    data: &InMemoryData,
+    data: &dyn BatchSource,
     batch_size: usize,
 ) -> Result<(f64, f64, Vec<i64>), TrainError> {
-    data.validate_for(model)?;
+    validate_for_model(data, model)?;
     if batch_size == 0 {
         return Err(TrainError::InvalidConfig("batch_size must be >= 1".into()));
     }

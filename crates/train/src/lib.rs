@@ -1,6 +1,8 @@
-//! specnorm-train: trains fastai's `xresnet18` (and a small CNN) on in-memory, already
-//! normalized spectrogram features with libtorch (tch), reproducing fastai's
-//! `Learner.fit_one_cycle`. It never reads audio or computes features.
+//! specnorm-train: trains fastai's `xresnet18` (and a small CNN) on already normalized
+//! spectrogram features with libtorch (tch), reproducing fastai's `Learner.fit_one_cycle`. It
+//! never reads audio or computes features: it reads samples from a [`BatchSource`], either
+//! [`InMemoryData`] (all in memory) or a source that fills each batch on demand (the
+//! experiment's memory-mapped feature cache, normalized per batch).
 //!
 //! ```
 //! use specnorm_train::{fit_one_cycle, InMemoryData, Model, ModelKind, ModelSpec, TrainConfig};
@@ -96,9 +98,10 @@
 //! * Batches: per-epoch shuffle from a ChaCha8 RNG seeded with `seed` (also used for MixUp);
 //!   the last incomplete training batch is dropped (fastai's `drop_last` for the training
 //!   loader) unless the set is smaller than one batch. The training and validation sets are
-//!   uploaded to the device once per run when they fit ([`DataPlacement`]; the epoch's
-//!   shuffled order is uploaded once per epoch and batches are gathered on the device with
-//!   `index_select`), else each batch is gathered on the host and copied.
+//!   uploaded to the device once per run when they are held in memory and fit
+//!   ([`DataPlacement`]; the epoch's shuffled order is uploaded once per epoch and batches are
+//!   gathered on the device with `index_select`), else each batch is filled by the source into
+//!   one reused host buffer and copied.
 //! * Optional channels-last memory format ([`TrainConfig::channels_last`]): the conv weights
 //!   and the inputs get NHWC strides, so libtorch (oneDNN on CPU, cuDNN on CUDA) runs its
 //!   channels-last kernels; values are the same.
@@ -132,9 +135,10 @@ mod lr_find;
 mod model;
 mod optim;
 mod pcen;
+mod source;
 mod train;
 
-pub use batches::{DataPlacement, AUTO_RESIDENT_MAX_BYTES};
+pub use batches::{DataPlacement, AUTO_RESIDENT_MAX_BYTES, UPLOAD_CHUNK};
 pub use config::{EpochMetrics, History, TrainConfig};
 pub use data::InMemoryData;
 pub use eval::evaluate;
@@ -143,6 +147,7 @@ pub use lr_find::{lr_find, valley, LrFind};
 pub use model::{Model, ModelKind, ModelSpec, BN_EPS, BN_MOMENTUM};
 pub use optim::{AdamW, OneCycle};
 pub use pcen::{learned_pcen, LearnedPcenConfig, LearnedPcenValues};
+pub use source::{BatchSource, CHECK_CHUNK};
 pub use train::fit_one_cycle;
 
 /// Errors of this crate.
@@ -168,6 +173,14 @@ pub enum TrainError {
     /// Malformed / incompatible checkpoint.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// A [`BatchSource`] could not produce a sample (reading or normalizing it failed).
+    #[error("{sample}: {source}")]
+    Source {
+        /// The sample ([`BatchSource::sample_name`]: a file, for a source reading files).
+        sample: String,
+        /// Underlying error.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// Loss became non-finite (learning rate too high?).
     #[error("training diverged: {0}")]
     Diverged(String),

@@ -2,8 +2,8 @@
 
 use crate::batches::DeviceSet;
 use crate::config::TrainConfig;
-use crate::data::InMemoryData;
 use crate::model::{Model, ModelSpec};
+use crate::source::{validate_source, BatchSource};
 use crate::train::{SmoothLoss, Stepper};
 use crate::TrainError;
 
@@ -51,14 +51,14 @@ pub fn valley(lrs: &[f64], losses: &[f64]) -> Option<f64> {
 /// smoothed loss exceeds 4× its minimum or becomes non-finite.
 pub fn lr_find(
     spec: ModelSpec,
-    train: &InMemoryData,
+    train: &dyn BatchSource,
     cfg: &TrainConfig,
     start: f64,
     end: f64,
     steps: usize,
 ) -> Result<LrFind, TrainError> {
     cfg.validate()?;
-    train.validate(&spec)?;
+    validate_source(train, &spec, None)?;
     if !(start.is_finite() && end.is_finite() && start > 0.0 && end > start) {
         return Err(TrainError::InvalidConfig(format!(
             "need 0 < start < end, got {start}, {end}"

@@ -11,11 +11,11 @@ use tch::{Device, Kind, Tensor};
 
 use crate::batches::DeviceSet;
 use crate::config::{EpochMetrics, History, TrainConfig};
-use crate::data::InMemoryData;
 use crate::eval::eval_impl;
 use crate::layers::LayerDesc;
 use crate::model::Model;
 use crate::optim::{AdamW, OneCycle};
+use crate::source::{validate_for_model, BatchSource};
 use crate::TrainError;
 
 /// Per-sample loss: cross-entropy, with fastai `LabelSmoothingCrossEntropy` when `ls > 0`:
@@ -158,17 +158,19 @@ pub(crate) fn batches_per_epoch(n: usize, bs: usize) -> usize {
 
 /// fastai's `fit_one_cycle(epochs, lr)`: one-cycle lr/momentum schedule, fastai Adam with
 /// decoupled weight decay, optional label smoothing and MixUp. `on_epoch` is called after
-/// each epoch. Errors if the data does not match the model or the loss becomes non-finite.
+/// each epoch. Both sets are validated first (shapes, labels, every value: see
+/// [`BatchSource`]). Errors if the data does not match the model or the loss becomes
+/// non-finite.
 pub fn fit_one_cycle(
     model: &mut Model,
-    train: &InMemoryData,
-    valid: &InMemoryData,
+    train: &dyn BatchSource,
+    valid: &dyn BatchSource,
     cfg: &TrainConfig,
     on_epoch: &mut dyn FnMut(&EpochMetrics),
 ) -> Result<History, TrainError> {
     cfg.validate()?;
-    train.validate_for(model)?;
-    valid.validate_for(model)?;
+    validate_for_model(train, model)?;
+    validate_for_model(valid, model)?;
     if model.device() != cfg.device {
         return Err(TrainError::InvalidConfig(format!(
             "model is on {:?}, config device is {:?}",

@@ -56,6 +56,45 @@ impl FeatureSet {
         }
     }
 
+    /// `[F, T]` of clip `k`.
+    pub fn dim(&self, k: usize) -> Result<(usize, usize), ExperimentError> {
+        match self {
+            FeatureSet::Memory(_) => Ok(self.view(k)?.dim()),
+            FeatureSet::Mapped(f) => {
+                if k >= f.len() {
+                    return Err(ExperimentError::Config(format!(
+                        "internal: clip {k} of {}",
+                        f.len()
+                    )));
+                }
+                let [rows, cols] = f.shape();
+                Ok((rows, cols))
+            }
+        }
+    }
+
+    /// Copies the features of clip `k` (`F*T` values, row-major) into `out`, which has
+    /// exactly that length.
+    pub fn read_into(&self, k: usize, out: &mut [f32]) -> Result<(), ExperimentError> {
+        match self {
+            FeatureSet::Memory(_) => {
+                let a = self.view(k)?;
+                if a.len() != out.len() {
+                    return Err(ExperimentError::Config(format!(
+                        "internal: clip {k} has {} values, the buffer {}",
+                        a.len(),
+                        out.len()
+                    )));
+                }
+                for (o, v) in out.iter_mut().zip(a.iter()) {
+                    *o = *v;
+                }
+                Ok(())
+            }
+            FeatureSet::Mapped(f) => Ok(f.read_row(k, out)?),
+        }
+    }
+
     /// Drops the pages of a mapped set that were read from the process's resident memory
     /// (nothing for a set in memory): called after each pass over a set.
     pub fn release(&self) {

@@ -98,11 +98,12 @@ pub(crate) fn suggest(
         threads: cfg.threads,
         ..TrainConfig::default()
     };
-    let found = specnorm_train::lr_find(spec, &data.train, &tcfg, LR_START, LR_END, LR_STEPS)
-        .map_err(|source| ExperimentError::Train {
-            key: format!("lr_find {}", setting.name),
-            source,
-        })?;
+    let found =
+        specnorm_train::lr_find(spec, data.train.source(), &tcfg, LR_START, LR_END, LR_STEPS)
+            .map_err(|source| ExperimentError::Train {
+                key: format!("lr_find {}", setting.name),
+                source,
+            })?;
     let result = LrFindResult {
         setting: setting.name.to_string(),
         fold,

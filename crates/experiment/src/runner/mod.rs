@@ -57,6 +57,7 @@ mod jobs;
 mod lr_find;
 mod norm;
 mod plots;
+mod streamed;
 mod training;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,22 +1,24 @@
 //! Stage 5, training: each pending job trains one model on its fold's
 //! normalized features and writes its run file (and checkpoint); finished jobs
-//! are passed through. The normalized training/validation tensors of one
-//! (setting, fold) are built once and reused by its seeds.
+//! are passed through. The training/validation sets of one (setting, fold) are
+//! built once and reused by its seeds: a normalized in-memory copy when the
+//! features are in memory, or, with the feature cache, a source that reads and
+//! normalizes each batch from the memory map (`streamed`), so that no
+//! normalized copy of the dataset exists.
 
 use std::time::Instant;
 
 use specnorm_contract::CheckpointMeta;
 use specnorm_features::FeatureConfig;
 use specnorm_norm::NormSpec;
-use specnorm_train::{
-    DataPlacement, InMemoryData, LearnedPcenConfig, Model, ModelSpec, TrainConfig,
-};
+use specnorm_train::{BatchSource, InMemoryData, LearnedPcenConfig, Model, ModelSpec, TrainConfig};
 
 use super::config::{ExperimentConfig, OutputDir, Plan};
 use super::dataset::DataIndex;
 use super::error::{write_json, ExperimentError};
 use super::features::{FeatureCache, FeatureSet};
 use super::jobs::Job;
+use super::streamed::NormalizedClips;
 use super::{norm, Progress};
 use crate::results::{EpochMetrics, RunRecord};
 use crate::settings;
@@ -56,41 +58,62 @@ impl Context<'_> {
 }
 
 /// The normalized data of one (setting, fold), shared by its seeds.
-pub(crate) struct FoldData {
+pub(crate) struct FoldData<'f> {
     setting: &'static str,
     fold: u32,
     /// The training folds, normalized.
-    pub train: InMemoryData,
-    valid: InMemoryData,
+    pub train: FoldSet<'f>,
+    valid: FoldSet<'f>,
     norm: NormSpec,
-    /// Built from the on-disk cache: keep the data on the host (see `placement`).
-    mapped: bool,
 }
 
-/// The normalized training and validation data of (`setting`, `fold`) from `feats`.
-pub(crate) fn fold_data(
-    ctx: &Context<'_>,
+/// The clips of a fold as training reads them.
+pub(crate) enum FoldSet<'f> {
+    /// A normalized copy in memory (features computed in this process).
+    Memory(InMemoryData),
+    /// Read and normalized batch by batch from the features (the memory-mapped cache).
+    Streamed(Box<NormalizedClips<'f>>),
+}
+
+impl FoldSet<'_> {
+    /// The set as training reads it.
+    pub fn source(&self) -> &dyn BatchSource {
+        match self {
+            FoldSet::Memory(d) => d,
+            FoldSet::Streamed(s) => &**s,
+        }
+    }
+}
+
+/// The normalized training and validation data of (`setting`, `fold`) from `feats`: a
+/// normalized copy for features in memory, a per-batch source for a memory-mapped set.
+pub(crate) fn fold_data<'f>(
+    ctx: &Context<'f>,
     setting: &settings::Setting,
     fold: u32,
-    feats: &FeatureSet,
-) -> Result<FoldData, ExperimentError> {
+    feats: &'f FeatureSet,
+) -> Result<FoldData<'f>, ExperimentError> {
     let train_idx = ctx.index.indices(fold, false);
     let valid_idx = ctx.index.indices(fold, true);
     let (norm, _) = norm::fit(ctx.cfg, ctx.index, feats, setting, &train_idx, fold)?;
-    // A mapped set's pages leave the resident set after each pass: only the fold's
-    // normalized copies stay.
+    // A mapped set's pages leave the resident set after each pass.
     feats.release();
-    let train = build_data(feats, &train_idx, ctx.index, &norm)?;
-    feats.release();
-    let valid = build_data(feats, &valid_idx, ctx.index, &norm)?;
-    feats.release();
+    let set = |idx: &[usize]| -> Result<FoldSet<'f>, ExperimentError> {
+        if feats.is_mapped() {
+            let clips = NormalizedClips::new(feats, ctx.index, idx, norm.normalizer.clone())?;
+            Ok(FoldSet::Streamed(Box::new(clips)))
+        } else {
+            Ok(FoldSet::Memory(build_data(feats, idx, ctx.index, &norm)?))
+        }
+    };
+    let train = set(&train_idx)?;
+    let valid = set(&valid_idx)?;
     Ok(FoldData {
         setting: setting.name,
         fold,
         train,
         valid,
         norm,
-        mapped: feats.is_mapped(),
     })
 }
 
@@ -173,7 +196,7 @@ fn train_one(
     let front = job
         .setting
         .learned_pcen()
-        .then(|| learned_pcen_init(&features, data.train.shape[2]));
+        .then(|| learned_pcen_init(&features, data.train.source().sample_shape()[1]));
     let mut model = Model::with_front(spec, front, device, job.seed).map_err(terr)?;
     let tcfg = TrainConfig {
         epochs: cfg.epochs,
@@ -184,12 +207,15 @@ fn train_one(
         label_smoothing: cfg.label_smoothing,
         device,
         threads: cfg.threads,
-        placement: placement(data.mapped, device),
         ..TrainConfig::default()
     };
     let mut epochs: Vec<EpochMetrics> = Vec::with_capacity(cfg.epochs);
-    let history =
-        specnorm_train::fit_one_cycle(&mut model, &data.train, &data.valid, &tcfg, &mut |m| {
+    let history = specnorm_train::fit_one_cycle(
+        &mut model,
+        data.train.source(),
+        data.valid.source(),
+        &tcfg,
+        &mut |m| {
             let em = EpochMetrics {
                 epoch: m.epoch,
                 train_loss: m.train_loss,
@@ -204,8 +230,9 @@ fn train_one(
             });
             progress(Progress::Line(&epoch_table_row(&em)));
             epochs.push(em);
-        })
-        .map_err(terr)?;
+        },
+    )
+    .map_err(terr)?;
     let checkpoint = if cfg.save_checkpoints {
         let rel = format!("checkpoints/{}.safetensors", job.key);
         let meta = CheckpointMeta {
@@ -241,20 +268,6 @@ fn train_one(
     Ok(record)
 }
 
-/// Where training keeps a fold's data: with the feature cache on a CPU, batches are gathered
-/// from the fold's copy (a resident set would be a second host copy of it); otherwise
-/// specnorm-train decides.
-fn placement(mapped: bool, device: tch::Device) -> DataPlacement {
-    if mapped && device == tch::Device::Cpu {
-        DataPlacement::PerBatch
-    } else {
-        DataPlacement::Auto
-    }
-}
-
-/// Clips copied from a mapped set between two releases of its pages.
-const RELEASE_EVERY: usize = 64;
-
 /// The initial values of `pcen-learned`'s layer: the fixed PCEN of the `pcen` setting
 /// ([`settings::pcen_config`]: librosa's defaults at the features' sample rate and hop), so
 /// that the two settings start from the same function.
@@ -270,7 +283,7 @@ pub(crate) fn learned_pcen_init(features: &FeatureConfig, n_freq: usize) -> Lear
     }
 }
 
-/// Stacks normalized copies of the selected clips into `[N, 1, F, T]`.
+/// Stacks normalized copies of the selected clips (features in memory) into `[N, 1, F, T]`.
 fn build_data(
     feats: &FeatureSet,
     idx: &[usize],
@@ -283,10 +296,7 @@ fn build_data(
     };
     let mut x = Vec::with_capacity(idx.len() * f * t);
     let mut y = Vec::with_capacity(idx.len());
-    for (n, &i) in idx.iter().enumerate() {
-        if n % RELEASE_EVERY == RELEASE_EVERY - 1 {
-            feats.release(); // a mapped set: only the copy grows, not the pages read
-        }
+    for &i in idx {
         let a = settings::apply(&norm.normalizer, &*feats.array(i)?)?;
         if a.dim() != (f, t) {
             return Err(ExperimentError::Dataset {
