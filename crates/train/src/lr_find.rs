@@ -3,6 +3,7 @@
 use crate::batches::DeviceSet;
 use crate::config::TrainConfig;
 use crate::model::{Model, ModelSpec};
+use crate::pcen::LearnedPcenConfig;
 use crate::source::{validate_source, BatchSource};
 use crate::train::{SmoothLoss, Stepper};
 use crate::TrainError;
@@ -45,12 +46,14 @@ pub fn valley(lrs: &[f64], losses: &[f64]) -> Option<f64> {
     usize::try_from(idx).ok().and_then(|i| lrs.get(i).copied())
 }
 
-/// fastai's `lr_find`: trains a fresh model (seeded by `cfg.seed`) for `steps` steps with the
+/// fastai's `lr_find`: trains a fresh model (seeded by `cfg.seed`; with the trainable PCEN front
+/// layer `front` when given, see [`Model::with_front`]) for `steps` steps with the
 /// learning rate growing exponentially from `start` to `end` (Adam β1 = 0.9, `cfg`'s weight
 /// decay, label smoothing and mixup), recording the smoothed loss; stops early when the
 /// smoothed loss exceeds 4× its minimum or becomes non-finite.
 pub fn lr_find(
     spec: ModelSpec,
+    front: Option<LearnedPcenConfig>,
     train: &dyn BatchSource,
     cfg: &TrainConfig,
     start: f64,
@@ -58,7 +61,7 @@ pub fn lr_find(
     steps: usize,
 ) -> Result<LrFind, TrainError> {
     cfg.validate()?;
-    validate_source(train, &spec, None)?;
+    validate_source(train, &spec, front.as_ref().map(|f| f.n_freq))?;
     if !(start.is_finite() && end.is_finite() && start > 0.0 && end > start) {
         return Err(TrainError::InvalidConfig(format!(
             "need 0 < start < end, got {start}, {end}"
@@ -68,7 +71,7 @@ pub fn lr_find(
         return Err(TrainError::InvalidConfig("lr_find needs steps >= 2".into()));
     }
     cfg.apply_threads();
-    let mut model = Model::new(spec, cfg.device, cfg.seed)?;
+    let mut model = Model::with_front(spec, front, cfg.device, cfg.seed)?;
     model.set_channels_last(cfg.channels_last)?;
     let set = DeviceSet::new(train, cfg.device, cfg.placement, cfg.channels_last)?;
     let mut st = Stepper::new(&model, cfg)?;

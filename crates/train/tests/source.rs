@@ -128,8 +128,8 @@ fn a_streamed_source_trains_exactly_as_in_memory() {
     let b = evaluate(&model, &sva, 8).expect("evaluate");
     assert_eq!(a, b);
     let c = cfg(DataPlacement::Auto);
-    let a = lr_find(SPEC, &tr, &c, 1e-5, 1e-2, 20).expect("lr_find");
-    let b = lr_find(SPEC, &str_, &c, 1e-5, 1e-2, 20).expect("lr_find");
+    let a = lr_find(SPEC, None, &tr, &c, 1e-5, 1e-2, 20).expect("lr_find");
+    let b = lr_find(SPEC, None, &str_, &c, 1e-5, 1e-2, 20).expect("lr_find");
     assert_eq!(a, b);
 }
 

@@ -193,7 +193,7 @@ fn save_load_round_trip_gives_identical_logits() {
 #[test]
 fn lr_find_returns_finite_suggestion() {
     let c = cfg(1, None);
-    let r = lr_find(SPEC, &synthetic(30, 1), &c, 1e-5, 1.0, 40).expect("lr_find");
+    let r = lr_find(SPEC, None, &synthetic(30, 1), &c, 1e-5, 1.0, 40).expect("lr_find");
     assert!(
         r.suggested.is_finite() && r.suggested >= 1e-5 && r.suggested <= 1.0,
         "{}",
@@ -203,6 +203,29 @@ fn lr_find_returns_finite_suggestion() {
     assert!(r.lrs.len() >= 10);
     assert!(r.lrs.windows(2).all(|w| w[1] > w[0]), "lrs increase");
     assert!(r.losses.iter().all(|l| l.is_finite()));
+}
+
+#[test]
+fn lr_find_sweeps_the_pcen_front_layer_with_the_network() {
+    let c = cfg(1, None);
+    let mut power = synthetic(30, 1);
+    power.x.iter_mut().for_each(|v| *v = v.abs());
+    let front = |n_freq| specnorm_train::LearnedPcenConfig {
+        n_freq,
+        gain: 0.98,
+        bias: 2.0,
+        power: 0.5,
+        smoothing: 0.025,
+        eps: 1e-6,
+    };
+    let plain = lr_find(SPEC, None, &power, &c, 1e-5, 1.0, 40).expect("lr_find");
+    let pcen = lr_find(SPEC, Some(front(32)), &power, &c, 1e-5, 1.0, 40).expect("lr_find");
+    assert_eq!(pcen.lrs[..5], plain.lrs[..5], "the same schedule");
+    assert_ne!(pcen.losses, plain.losses, "another network: PCEN in front");
+    assert!(pcen.losses.iter().all(|l| l.is_finite()));
+    // The front layer's checks apply: its channels must be the data's F.
+    let e = lr_find(SPEC, Some(front(16)), &power, &c, 1e-5, 1.0, 40).unwrap_err();
+    assert!(e.to_string().contains("16"), "{e}");
 }
 
 #[test]

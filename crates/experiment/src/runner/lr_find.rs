@@ -14,7 +14,7 @@ use specnorm_train::{ModelSpec, TrainConfig};
 
 use super::config::{ExperimentConfig, Plan};
 use super::error::{io_err, read_json, write_json, ExperimentError};
-use super::training::{fold_data, Context};
+use super::training::{fold_data, learned_pcen_init, Context};
 use super::Progress;
 use crate::settings::Setting;
 
@@ -89,6 +89,11 @@ pub(crate) fn suggest(
         in_channels: 1,
         n_classes: ctx.index.classes.len() as i64,
     };
+    // A pcen-learned sweep trains the PCEN front layer with the network, as its runs do.
+    let features = setting.variant().feature_config(&cfg.features);
+    let front = setting
+        .learned_pcen()
+        .then(|| learned_pcen_init(&features, data.train.source().sample_shape()[1]));
     let tcfg = TrainConfig {
         batch_size: cfg.batch_size,
         seed: 0,
@@ -98,12 +103,19 @@ pub(crate) fn suggest(
         threads: cfg.threads,
         ..TrainConfig::default()
     };
-    let found =
-        specnorm_train::lr_find(spec, data.train.source(), &tcfg, LR_START, LR_END, LR_STEPS)
-            .map_err(|source| ExperimentError::Train {
-                key: format!("lr_find {}", setting.name),
-                source,
-            })?;
+    let found = specnorm_train::lr_find(
+        spec,
+        front,
+        data.train.source(),
+        &tcfg,
+        LR_START,
+        LR_END,
+        LR_STEPS,
+    )
+    .map_err(|source| ExperimentError::Train {
+        key: format!("lr_find {}", setting.name),
+        source,
+    })?;
     let result = LrFindResult {
         setting: setting.name.to_string(),
         fold,
