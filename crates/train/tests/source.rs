@@ -4,41 +4,18 @@
 
 use std::cell::Cell;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use specnorm_train::{
     evaluate, fit_one_cycle, lr_find, BatchSource, DataPlacement, InMemoryData, LearnedPcenConfig,
-    Model, ModelKind, ModelSpec, TrainConfig, TrainError, CHECK_CHUNK,
+    Model, TrainConfig, TrainError, CHECK_CHUNK,
 };
 use tch::Device;
 
-const SPEC: ModelSpec = ModelSpec {
-    kind: ModelKind::Small,
-    in_channels: 1,
-    n_classes: 3,
-};
+mod common;
+use common::SPEC;
 
-/// 3 classes of [1, 32, 32]: class k has rows 10k..10k+10 bright, plus noise.
+/// `n` samples of 3 classes of [1, 32, 32], non-negative (noise in [0, 0.5)).
 fn synthetic(n: usize, seed: u64) -> InMemoryData {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (h, w) = (32usize, 32usize);
-    let mut x = Vec::with_capacity(n * h * w);
-    let mut y = Vec::new();
-    for i in 0..n {
-        let k = i % 3;
-        for r in 0..h {
-            for _ in 0..w {
-                let bright = if r >= 10 * k && r < 10 * k + 10 {
-                    1.0
-                } else {
-                    0.0
-                };
-                x.push(bright + rng.gen_range(0.0f32..0.5f32));
-            }
-        }
-        y.push(k as i64);
-    }
-    InMemoryData::new(x, [n, 1, h, w], y).expect("consistent")
+    common::synthetic(n, seed, 0.0..0.5)
 }
 
 /// The samples of an [`InMemoryData`] handed out only through `fill` (as a memory-mapped

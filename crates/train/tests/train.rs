@@ -2,41 +2,18 @@
 
 use std::collections::BTreeMap;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use specnorm_train::{
     evaluate, fit_one_cycle, lr_find, DataPlacement, InMemoryData, Model, ModelKind, ModelSpec,
     TrainConfig, TrainError,
 };
 use tch::{Device, Kind, Tensor};
 
-const SPEC: ModelSpec = ModelSpec {
-    kind: ModelKind::Small,
-    in_channels: 1,
-    n_classes: 3,
-};
+mod common;
+use common::SPEC;
 
-/// 3 classes of [1, 32, 32] "spectrograms": class k has rows 10k..10k+10 bright, plus noise.
+/// 3 classes of [1, 32, 32] "spectrograms", `per_class` each, noise in [-0.5, 0.5).
 fn synthetic(per_class: usize, seed: u64) -> InMemoryData {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (h, w) = (32usize, 32usize);
-    let mut x = Vec::with_capacity(3 * per_class * h * w);
-    let mut y = Vec::new();
-    for i in 0..3 * per_class {
-        let k = i % 3;
-        for r in 0..h {
-            for _ in 0..w {
-                let bright = if r >= 10 * k && r < 10 * k + 10 {
-                    1.0
-                } else {
-                    0.0
-                };
-                x.push(bright + rng.gen_range(-0.5f32..0.5f32));
-            }
-        }
-        y.push(k as i64);
-    }
-    InMemoryData::new(x, [3 * per_class, 1, h, w], y).expect("consistent synthetic data")
+    common::synthetic(3 * per_class, seed, -0.5..0.5)
 }
 
 fn cfg(epochs: usize, mixup: Option<f64>) -> TrainConfig {
