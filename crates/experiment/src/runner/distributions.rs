@@ -97,6 +97,8 @@ pub(crate) fn compute(ctx: &Context<'_>) -> Result<Option<Distributions>, Experi
             .iter()
             .map(|&k| Ok(settings::apply(&spec.normalizer, &*feats.array(k)?)?))
             .collect::<Result<Vec<_>, ExperimentError>>()?;
+        // A mapped set's pages read by the fit and the sample leave the resident set.
+        feats.release();
         let unit = match s.spec_norm {
             SpecNorm::None => unit,
             // nothing before the network: the power features themselves

@@ -70,6 +70,8 @@ pub(crate) fn write_examples(ctx: &Context<'_>, fold: u32) -> Result<(), Experim
         };
         let (norm, _) = norm::fit(cfg, index, feats, s, &train_idx, fold)?;
         let before = feats.array(example)?;
+        // A mapped set's pages read by the fit leave the resident set.
+        feats.release();
         let after = settings::apply(&norm.normalizer, &before)?;
         let features = v.feature_config(&cfg.features);
         let unit_before = report::feature_unit(&features);
