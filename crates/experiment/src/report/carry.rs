@@ -14,7 +14,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{LearnedPcenParams, ReportError, ResultsDoc, LEARNED_PCEN_DIR, LEARNED_PCEN_JSON};
+use super::{
+    io_err, LearnedPcenParams, ReportError, ResultsDoc, LEARNED_PCEN_DIR, LEARNED_PCEN_JSON,
+};
 use crate::settings::PCEN_LEARNED;
 
 /// The dataset plots of an output folder, relative to it.
@@ -29,27 +31,20 @@ pub struct Carried {
     pub missing: Vec<String>,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
-    move |source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// Copies a file, or a folder of files (one level, as the plot folders are), to `to`.
 fn copy(from: &Path, to: &Path) -> Result<(), ReportError> {
     if from.is_dir() {
-        std::fs::create_dir_all(to).map_err(io(to))?;
-        for entry in std::fs::read_dir(from).map_err(io(from))? {
-            let entry = entry.map_err(io(from))?;
+        std::fs::create_dir_all(to).map_err(io_err(to))?;
+        for entry in std::fs::read_dir(from).map_err(io_err(from))? {
+            let entry = entry.map_err(io_err(from))?;
             let path = entry.path();
             if path.is_file() {
                 let dest = to.join(entry.file_name());
-                std::fs::copy(&path, &dest).map_err(io(&dest))?;
+                std::fs::copy(&path, &dest).map_err(io_err(&dest))?;
             }
         }
     } else {
-        std::fs::copy(from, to).map_err(io(to))?;
+        std::fs::copy(from, to).map_err(io_err(to))?;
     }
     Ok(())
 }

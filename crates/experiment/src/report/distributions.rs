@@ -17,7 +17,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use specnorm_analysis::distribution::{quantiles, summarize, Reservoir, Summary};
 
-use super::ReportError;
+use super::{io_err, ReportError};
 
 /// Training clips sampled.
 pub const SAMPLE_CLIPS: usize = 200;
@@ -221,10 +221,7 @@ pub fn plot(out_dir: &Path, d: &Distributions) -> Result<(), ReportError> {
         )?;
     }
     let dir = out_dir.join("distributions");
-    std::fs::create_dir_all(&dir).map_err(|source| ReportError::Io {
-        path: dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     for v in &d.values {
         let h = &v.summary.histogram;
         let total = h.counts.iter().sum::<u64>().max(1) as f64;

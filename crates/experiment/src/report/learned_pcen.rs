@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use specnorm_features::FeatureConfig;
 
 use super::plots::row_axis;
-use super::{write_text, ReportError};
+use super::{io_err, write_text, ReportError};
 
 /// The folder of the plots, relative to the output folder.
 pub const LEARNED_PCEN_DIR: &str = "pcen_learned";
@@ -47,10 +47,7 @@ pub fn write_learned_pcen(
     })?;
     write_text(&json_path, &json)?;
     let dir = out_dir.join(LEARNED_PCEN_DIR);
-    std::fs::create_dir_all(&dir).map_err(|source| ReportError::Io {
-        path: dir.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let plots = [
         ("gain", "gain alpha", &p.gain, p.initial[0]),
         ("bias", "bias delta", &p.bias, p.initial[1]),

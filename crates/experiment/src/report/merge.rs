@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::carry::{carry_plots, Carried};
-use super::{write_report, ReportError, ResultsDoc};
+use super::{io_err, write_report, ReportError, ResultsDoc};
 use crate::results::RunRecord;
 
 /// What one output folder holds.
@@ -30,10 +30,7 @@ pub struct RunsDir {
 }
 
 fn read_value(path: &Path) -> Result<serde_json::Value, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
     serde_json::from_str(&text).map_err(|source| ReportError::Json {
         path: path.to_path_buf(),
         source,
@@ -90,10 +87,7 @@ pub fn read_runs_dir(dir: &Path) -> Result<RunsDir, ReportError> {
     let runs_dir = dir.join("runs");
     let mut runs = Vec::new();
     if runs_dir.is_dir() {
-        let entries = std::fs::read_dir(&runs_dir).map_err(|source| ReportError::Io {
-            path: runs_dir.clone(),
-            source,
-        })?;
+        let entries = std::fs::read_dir(&runs_dir).map_err(io_err(&runs_dir))?;
         let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
@@ -237,10 +231,7 @@ pub struct MergedReport {
 /// [`carry_plots`]: the plots the report links to that come from the folders' data.
 pub fn write_merged_report(dirs: &[PathBuf], out: &Path) -> Result<MergedReport, ReportError> {
     let m = merge_dirs(dirs)?;
-    std::fs::create_dir_all(out).map_err(|source| ReportError::Io {
-        path: out.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
     let doc = write_report(
         out,
         m.config,

@@ -264,11 +264,16 @@ pub struct ResultsDoc {
     pub distributions: Option<distributions::Distributions>,
 }
 
-fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
-    specnorm_atomic::write(path, text.as_bytes()).map_err(|source| ReportError::Io {
+/// The [`ReportError::Io`] of an operation on `path`, for `map_err`.
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io {
         path: path.to_path_buf(),
         source,
-    })
+    }
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), ReportError> {
+    specnorm_atomic::write(path, text.as_bytes()).map_err(io_err(path))
 }
 
 /// Builds the summary and writes `results.json`, `results.md`,
