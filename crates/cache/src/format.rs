@@ -14,7 +14,7 @@ pub const DATA_OFFSET: usize = 64;
 /// Header length (u64 LE) + [`END_MAGIC`].
 pub const TRAILER_LEN: usize = 16;
 /// Version of the layout and header.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Version of the software that computes the features: part of the key, so that features
 /// computed by another version are recomputed.
 pub const SOFTWARE: &str = env!("CARGO_PKG_VERSION");
@@ -114,8 +114,12 @@ pub struct Header {
     pub fingerprint: DatasetFingerprint,
     /// Element type.
     pub dtype: Dtype,
-    /// `[F, T]` of every row.
+    /// `[F, T]`: `F` of every row, `T` of the longest.
     pub shape: [usize; 2],
+    /// Frames of each row when the rows differ in length (clips kept at their own
+    /// durations); empty when every row has `shape[1]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<usize>,
     /// The clip of each row.
     pub names: Vec<String>,
     /// Clips without a row.
@@ -125,9 +129,27 @@ pub struct Header {
 }
 
 impl Header {
-    /// Bytes of one row.
-    pub fn row_bytes(&self) -> usize {
-        self.shape[0] * self.shape[1] * self.dtype.size()
+    /// Frames of row `k`.
+    pub fn frames_of(&self, k: usize) -> usize {
+        self.frames.get(k).copied().unwrap_or(self.shape[1])
+    }
+
+    /// Byte offset (from the first row) of each row and of the end of the last one, or `None`
+    /// when the sizes overflow or `frames` does not have one entry per row.
+    pub fn row_offsets(&self) -> Option<Vec<usize>> {
+        if !self.frames.is_empty() && self.frames.len() != self.names.len() {
+            return None;
+        }
+        let row_values = |k: usize| self.shape[0].checked_mul(self.frames_of(k));
+        let mut offsets = Vec::with_capacity(self.names.len() + 1);
+        let mut end = 0usize;
+        offsets.push(end);
+        for k in 0..self.names.len() {
+            let bytes = row_values(k)?.checked_mul(self.dtype.size())?;
+            end = end.checked_add(bytes)?;
+            offsets.push(end);
+        }
+        Some(offsets)
     }
 
     /// Why this header does not belong to `key` (`None` when it does).

@@ -29,6 +29,8 @@ pub enum Verify {
 pub struct CacheFile {
     path: PathBuf,
     header: Header,
+    /// Byte offset of each row from [`DATA_OFFSET`], and of the end of the last.
+    offsets: Vec<usize>,
     map: Mmap,
 }
 
@@ -96,10 +98,17 @@ impl CacheFile {
                 reason,
             });
         }
-        let data_len = header
-            .row_bytes()
-            .checked_mul(header.names.len())
-            .ok_or_else(|| corrupt(path, "header sizes overflow"))?;
+        let offsets = header.row_offsets().ok_or_else(|| {
+            corrupt(
+                path,
+                format!(
+                    "header sizes overflow, or {} row lengths for {} rows",
+                    header.frames.len(),
+                    header.names.len()
+                ),
+            )
+        })?;
+        let data_len = offsets.last().copied().unwrap_or(0);
         if DATA_OFFSET as u64 + data_len as u64 != json_start {
             return Err(corrupt(
                 path,
@@ -137,6 +146,7 @@ impl CacheFile {
         Ok(CacheFile {
             path: path.to_path_buf(),
             header,
+            offsets,
             map,
         })
     }
@@ -161,24 +171,35 @@ impl CacheFile {
         self.header.names.is_empty()
     }
 
-    /// `[F, T]` of every row.
+    /// `[F, T]`: `F` of every row, `T` of the longest ([`CacheFile::row_shape`] of each).
     pub fn shape(&self) -> [usize; 2] {
         self.header.shape
     }
 
-    fn row_bytes_of(&self, k: usize) -> Result<&[u8], CacheError> {
+    /// `[F, T_k]` of row `k`: its frames differ from [`CacheFile::shape`]'s when the clips
+    /// kept their own durations.
+    pub fn row_shape(&self, k: usize) -> Result<[usize; 2], CacheError> {
+        self.check_row(k)?;
+        Ok([self.header.shape[0], self.header.frames_of(k)])
+    }
+
+    fn check_row(&self, k: usize) -> Result<(), CacheError> {
         if k >= self.len() {
             return Err(CacheError::Invalid {
                 path: self.path.clone(),
                 detail: format!("row {k} of {}", self.len()),
             });
         }
-        let n = self.header.row_bytes();
-        let start = DATA_OFFSET + k * n;
-        Ok(&self.map[start..start + n])
+        Ok(())
     }
 
-    /// Row `k` as a `[F, T]` view into the map, without copying (f32 files on a
+    fn row_bytes_of(&self, k: usize) -> Result<&[u8], CacheError> {
+        self.check_row(k)?;
+        let (start, end) = (self.offsets[k], self.offsets[k + 1]);
+        Ok(&self.map[DATA_OFFSET + start..DATA_OFFSET + end])
+    }
+
+    /// Row `k` as a `[F, T_k]` view into the map, without copying (f32 files on a
     /// little-endian machine; otherwise use [`CacheFile::read_row`]).
     pub fn view(&self, k: usize) -> Result<ArrayView2<'_, f32>, CacheError> {
         let bytes = self.row_bytes_of(k)?;
@@ -191,11 +212,12 @@ impl CacheFile {
         }
         let values: &[f32] =
             bytemuck::try_cast_slice(bytes).map_err(|e| invalid(&format!("row {k}: {e}")))?;
-        let [f, t] = self.header.shape;
+        let [f, t] = self.row_shape(k)?;
         ArrayView2::from_shape((f, t), values).map_err(|e| invalid(&e.to_string()))
     }
 
-    /// Row `k` converted to f32 into `out` (`F*T` values, row-major), for any dtype.
+    /// Row `k` converted to f32 into `out` (`F*T_k` values, row-major: see
+    /// [`CacheFile::row_shape`]), for any dtype.
     pub fn read_row(&self, k: usize, out: &mut [f32]) -> Result<(), CacheError> {
         let bytes = self.row_bytes_of(k)?;
         let size = self.header.dtype.size();

@@ -17,7 +17,9 @@ pub struct CacheWriter {
     out: BufWriter<Pending>,
     path: PathBuf,
     key: CacheKey,
-    shape: Option<[usize; 2]>,
+    /// `F` of the rows and the frames of each.
+    rows: Option<usize>,
+    frames: Vec<usize>,
     names: Vec<String>,
     crc: crc32fast::Hasher,
     buf: Vec<u8>,
@@ -46,7 +48,8 @@ impl CacheWriter {
             out,
             path,
             key: key.clone(),
-            shape: None,
+            rows: None,
+            frames: Vec::new(),
             names: Vec::new(),
             crc: crc32fast::Hasher::new(),
             buf: Vec::new(),
@@ -64,7 +67,8 @@ impl CacheWriter {
     }
 
     /// Appends the `[F, T]` row (`values`, row-major) of clip `name`. Every row must have the
-    /// first row's shape.
+    /// first row's `F`; `T` may differ (clips kept at their own durations: the header then
+    /// records each row's frames).
     pub fn push(
         &mut self,
         name: &str,
@@ -81,14 +85,14 @@ impl CacheWriter {
                 values.len()
             )));
         }
-        match self.shape {
-            Some(s) if s != shape => {
+        match self.rows {
+            Some(f) if f != shape[0] => {
                 return Err(invalid(format!(
-                    "{name}: features of shape {shape:?}, the other clips' are {s:?} (set a fixed \
-                     clip duration)"
+                    "{name}: features of {} rows, the other clips' have {f}",
+                    shape[0]
                 )))
             }
-            _ => self.shape = Some(shape),
+            _ => self.rows = Some(shape[0]),
         }
         self.buf.clear();
         match self.key.dtype {
@@ -109,6 +113,7 @@ impl CacheWriter {
             .write_all(&self.buf)
             .map_err(CacheError::io(&self.path))?;
         self.names.push(name.to_string());
+        self.frames.push(shape[1]);
         Ok(())
     }
 
@@ -121,7 +126,15 @@ impl CacheWriter {
             config: self.key.config.clone(),
             fingerprint: self.key.fingerprint.clone(),
             dtype: self.key.dtype,
-            shape: self.shape.unwrap_or([0, 0]),
+            shape: [
+                self.rows.unwrap_or(0),
+                self.frames.iter().copied().max().unwrap_or(0),
+            ],
+            frames: if self.frames.windows(2).all(|w| w[0] == w[1]) {
+                Vec::new()
+            } else {
+                std::mem::take(&mut self.frames)
+            },
             names: std::mem::take(&mut self.names),
             skipped,
             crc32: self.crc.clone().finalize(),

@@ -284,14 +284,14 @@ fn skipped_clips_are_recorded_and_checked() {
 }
 
 #[test]
-fn rows_of_another_shape_are_refused() {
+fn rows_of_another_height_are_refused() {
     let fx = fixture();
     let key = fx.key(config(), Dtype::F32);
     let mut w = CacheWriter::create(&fx.cache_dir(), &key).unwrap();
     w.push("a.wav", [3, 4], &row(0)).unwrap();
     let e = w.push("b.wav", [4, 3], &row(1)).unwrap_err().to_string();
     assert!(
-        e.contains("b.wav: features of shape [4, 3], the other clips' are [3, 4]"),
+        e.contains("b.wav: features of 4 rows, the other clips' have 3"),
         "{e}"
     );
     assert!(w.push("b.wav", [3, 3], &row(1)).is_err(), "12 values for 9");
@@ -381,4 +381,48 @@ fn a_rewrite_replaces_the_file_atomically_under_an_open_map() {
     let new = CacheFile::open(&path, &key2, Verify::Checksum).unwrap();
     assert_eq!(new.view(0).unwrap()[[0, 0]], row(0)[0] + 1.0);
     assert!(CacheFile::open(&path, &key, Verify::Header).is_err());
+}
+
+/// Clips kept at their own durations: rows of one height and their own frames, each read back
+/// at its own shape (f32 views and f16 rows), the header's `T` the longest.
+#[test]
+fn rows_of_their_own_lengths_round_trip() {
+    let fx = fixture();
+    let frames = [4usize, 1, 3];
+    let values = |k: usize| -> Vec<f32> { row(k)[..3 * frames[k]].to_vec() };
+    for dtype in [Dtype::F32, Dtype::F16] {
+        let key = fx.key(config(), dtype);
+        let mut w = CacheWriter::create(&fx.cache_dir(), &key).unwrap();
+        for (k, name) in key.clips.iter().enumerate() {
+            w.push(name, [3, frames[k]], &values(k)).unwrap();
+        }
+        let path = w.finish(Vec::new()).unwrap();
+        let c = CacheFile::open(&path, &key, Verify::Checksum).unwrap();
+        assert_eq!((c.len(), c.shape()), (3, [3, 4]));
+        assert_eq!(c.header().frames, frames);
+        for (k, &t) in frames.iter().enumerate() {
+            assert_eq!(c.row_shape(k).unwrap(), [3, t]);
+            let mut out = vec![0.0; 3 * t];
+            c.read_row(k, &mut out).unwrap();
+            let want: Vec<f32> = match dtype {
+                Dtype::F32 => values(k),
+                Dtype::F16 => values(k)
+                    .iter()
+                    .map(|v| half::f16::from_f32(*v).to_f32())
+                    .collect(),
+            };
+            assert_eq!(out, want, "{dtype:?} row {k}");
+            assert!(c.read_row(k, &mut vec![0.0; 3 * t + 3]).is_err());
+            if dtype == Dtype::F32 {
+                assert_eq!(c.view(k).unwrap().dim(), (3, t));
+                assert_eq!(c.view(k).unwrap().iter().copied().collect::<Vec<_>>(), want);
+            }
+        }
+        assert!(c.row_shape(3).is_err());
+    }
+    // Rows of one length record no per-row frames (the header stays as before).
+    let key = fx.key(config(), Dtype::F32);
+    let c = CacheFile::open(&write(&fx.cache_dir(), &key, false), &key, Verify::Header).unwrap();
+    assert!(c.header().frames.is_empty());
+    assert_eq!(c.row_shape(2).unwrap(), [3, 4]);
 }

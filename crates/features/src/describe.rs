@@ -25,7 +25,7 @@ impl FeatureConfig {
         }
         match self.seconds {
             Some(secs) => s += &format!(", each clip padded or trimmed to {} s", trim(secs.into())),
-            None => s += ", clips at their own length",
+            None => s += ", each clip kept at its own length",
         }
         let window = match st.window {
             WindowKind::Hann => "Hann",

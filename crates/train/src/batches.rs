@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use tch::{Device, Tensor};
 
 use crate::layout;
-use crate::source::{sample_len, BatchSource};
+use crate::source::{batch_frames, sample_len, BatchSource};
 use crate::TrainError;
 
 /// Where [`fit_one_cycle`](crate::fit_one_cycle) and [`evaluate`](crate::evaluate) keep the
@@ -48,22 +48,25 @@ impl DataPlacement {
     }
 }
 
-/// A data set as the training loop sees it.
+/// A data set as the training loop sees it. A batch of samples of their own lengths has
+/// the frames of its longest sample, at least `min_frames` (the model's minimum).
 pub(crate) enum DeviceSet<'a> {
-    /// Features `[N, C, F, T]` and labels `[N]` on the device; batches get channels-last
-    /// strides when `channels_last` (`index_select` returns standard strides).
+    /// Features `[N, C, F, T]` (samples padded to the longest, `T`) and labels `[N]` on the
+    /// device; batches get channels-last strides when `channels_last` (`index_select` returns
+    /// standard strides) and are cut to their own frames.
     Resident {
+        data: &'a dyn BatchSource,
         x: Tensor,
         y: Tensor,
         channels_last: bool,
+        min_frames: usize,
     },
     /// Filled on the host per batch.
     Host {
         data: &'a dyn BatchSource,
         device: Device,
         channels_last: bool,
-        /// `C*F*T`.
-        sample_len: usize,
+        min_frames: usize,
         /// The host buffer every batch is filled into (grown to the largest batch, reused).
         buf: RefCell<Vec<f32>>,
     },
@@ -71,12 +74,13 @@ pub(crate) enum DeviceSet<'a> {
 
 impl<'a> DeviceSet<'a> {
     /// Uploads `data` to `device` when `placement` says so (channels-last strides when
-    /// `channels_last`).
+    /// `channels_last`); batches have at least `min_frames` frames.
     pub(crate) fn new(
         data: &'a dyn BatchSource,
         device: Device,
         placement: DataPlacement,
         channels_last: bool,
+        min_frames: usize,
     ) -> Result<DeviceSet<'a>, TrainError> {
         let shape = data.sample_shape();
         let sl = sample_len(shape)?;
@@ -97,7 +101,7 @@ impl<'a> DeviceSet<'a> {
                     data,
                     device,
                     channels_last,
-                    sample_len: sl,
+                    min_frames,
                     buf: RefCell::new(Vec::new()),
                 })
             }
@@ -109,9 +113,11 @@ impl<'a> DeviceSet<'a> {
         };
         let y = Tensor::f_from_slice(data.labels())?.f_to_device(device)?;
         Ok(DeviceSet::Resident {
+            data,
             x,
             y,
             channels_last,
+            min_frames,
         })
     }
 
@@ -184,15 +190,23 @@ impl Pass<'_, '_> {
         match (self.set, &self.order) {
             (
                 DeviceSet::Resident {
+                    data,
                     x,
                     y,
                     channels_last,
+                    min_frames,
                 },
                 Some(order),
             ) => {
                 let start: usize = self.batches[..k].iter().map(Vec::len).sum();
                 let sel = order.f_narrow(0, start as i64, idx.len() as i64)?;
                 let xb = x.f_index_select(0, &sel)?;
+                let t = batch_frames(*data, idx, *min_frames);
+                let xb = if t < data.sample_shape()[2] {
+                    xb.f_narrow(3, 0, t as i64)?.f_contiguous()?
+                } else {
+                    xb
+                };
                 let xb = if *channels_last {
                     layout::channels_last(&xb)?
                 } else {
@@ -205,12 +219,12 @@ impl Pass<'_, '_> {
                     data,
                     device,
                     channels_last,
-                    sample_len,
+                    min_frames,
                     buf,
                 },
                 _,
             ) => {
-                let x = host_batch(*data, idx, *sample_len, &mut buf.borrow_mut(), *device)?;
+                let x = host_batch(*data, idx, *min_frames, &mut buf.borrow_mut(), *device)?;
                 let x = if *channels_last {
                     layout::channels_last(&x)?
                 } else {
@@ -235,22 +249,23 @@ impl Pass<'_, '_> {
     }
 }
 
-/// The samples `idx` of `data` as `[B, C, F, T]` on `device`, filled into `buf` (grown when
-/// this batch is the largest so far, otherwise reused as it is).
+/// The samples `idx` of `data` as `[B, C, F, t]` on `device` (`t`: [`batch_frames`]), filled
+/// into `buf` (grown when this batch is the largest so far, otherwise reused as it is).
 fn host_batch(
     data: &dyn BatchSource,
     idx: &[usize],
-    sl: usize,
+    min_frames: usize,
     buf: &mut Vec<f32>,
     device: Device,
 ) -> Result<Tensor, TrainError> {
-    let n = idx.len() * sl;
+    let [c, f, _] = data.sample_shape();
+    let t = batch_frames(data, idx, min_frames);
+    let n = idx.len() * sample_len([c, f, t])?;
     if buf.len() < n {
         buf.resize(n, 0.0);
     }
     let out = &mut buf[..n];
-    data.fill(idx, out)?;
-    let [c, f, t] = data.sample_shape();
+    data.fill_frames(idx, t, out)?;
     let dims = [idx.len(), c, f, t].map(|d| d as i64);
     Ok(Tensor::f_from_slice(out)?
         .f_view(dims)?

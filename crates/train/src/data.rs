@@ -1,7 +1,7 @@
 //! [`InMemoryData`]: features and labels held in memory, validated against a model spec.
 
 use crate::model::{Model, ModelSpec};
-use crate::source::{validate_for_model, validate_source, BatchSource};
+use crate::source::{check_fill_buffer, validate_for_model, validate_source, BatchSource};
 use crate::TrainError;
 
 /// In-memory features `[N, C, F, T]` (row-major, already normalized) and labels.
@@ -85,13 +85,7 @@ impl BatchSource for InMemoryData {
 
     fn fill(&self, idx: &[usize], out: &mut [f32]) -> Result<(), TrainError> {
         let sl = self.sample_len();
-        if out.len() != idx.len() * sl {
-            return Err(TrainError::InvalidData(format!(
-                "a buffer of {} values for {} samples of {sl}",
-                out.len(),
-                idx.len()
-            )));
-        }
+        check_fill_buffer(out.len(), idx.len(), sl)?;
         for (&i, o) in idx.iter().zip(out.chunks_exact_mut(sl.max(1))) {
             let row = self
                 .x

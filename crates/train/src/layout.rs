@@ -176,7 +176,7 @@ mod tests {
                 ..TrainConfig::default()
             };
             let set =
-                DeviceSet::new(&data, Device::Cpu, DataPlacement::Resident, true).expect("set");
+                DeviceSet::new(&data, Device::Cpu, DataPlacement::Resident, true, 1).expect("set");
             let pass = set.pass(vec![vec![2, 0, 3, 1]]).expect("pass");
             let (xb, yb) = pass.batch(0).expect("batch");
             assert!(

@@ -1,8 +1,19 @@
 //! specnorm-train: trains fastai's `xresnet18` (and a small CNN) on already normalized
 //! spectrogram features with libtorch (tch), reproducing fastai's `Learner.fit_one_cycle`. It
 //! never reads audio or computes features: it reads samples from a [`BatchSource`], either
-//! [`InMemoryData`] (all in memory) or a source that fills each batch on demand (the
-//! experiment's memory-mapped feature cache, normalized per batch).
+//! [`InMemoryData`] (all in memory, one length), [`RaggedData`] (in memory, each sample its own
+//! length) or a source that fills each batch on demand (the experiment's memory-mapped feature
+//! cache, normalized per batch).
+//!
+//! # Samples of their own lengths
+//!
+//! A source whose samples differ in frames ([`BatchSource::frames`]) is trained on batches
+//! padded to their longest sample (at least the model's minimum, 32 frames for the small CNN),
+//! with zeros after each sample's last frame: zero is the normalized features' mean for a
+//! normalization with statistics, the clip's own mean after per-instance normalization, and
+//! silence for a power spectrogram. Evaluation groups the samples by length, so that each
+//! one's prediction is what it would be alone (padded only to the model's minimum), whatever
+//! the batch size: the same prediction the exported ONNX model gives it.
 //!
 //! ```
 //! use specnorm_train::{fit_one_cycle, InMemoryData, Model, ModelKind, ModelSpec, TrainConfig};
@@ -135,6 +146,7 @@ mod lr_find;
 mod model;
 mod optim;
 mod pcen;
+mod ragged;
 mod source;
 mod train;
 
@@ -147,7 +159,8 @@ pub use lr_find::{lr_find, valley, LrFind};
 pub use model::{Model, ModelKind, ModelSpec, BN_EPS, BN_MOMENTUM};
 pub use optim::{AdamW, OneCycle};
 pub use pcen::{learned_pcen, LearnedPcenConfig, LearnedPcenValues};
-pub use source::{BatchSource, CHECK_CHUNK};
+pub use ragged::RaggedData;
+pub use source::{check_fill_buffer, pad_frames_in_place, BatchSource, CHECK_CHUNK};
 pub use train::fit_one_cycle;
 
 /// Errors of this crate.

@@ -4,7 +4,7 @@ use crate::batches::DeviceSet;
 use crate::config::TrainConfig;
 use crate::model::{Model, ModelSpec};
 use crate::pcen::LearnedPcenConfig;
-use crate::source::{validate_source, BatchSource};
+use crate::source::{min_frames, validate_source, BatchSource};
 use crate::train::{SmoothLoss, Stepper};
 use crate::TrainError;
 
@@ -73,7 +73,8 @@ pub fn lr_find(
     cfg.apply_threads();
     let mut model = Model::with_front(spec, front, cfg.device, cfg.seed)?;
     model.set_channels_last(cfg.channels_last)?;
-    let set = DeviceSet::new(train, cfg.device, cfg.placement, cfg.channels_last)?;
+    let min = min_frames(model.spec.kind);
+    let set = DeviceSet::new(train, cfg.device, cfg.placement, cfg.channels_last, min)?;
     let mut st = Stepper::new(&model, cfg)?;
     let mut smooth = SmoothLoss::new();
     let (mut lrs, mut losses) = (Vec::new(), Vec::new());

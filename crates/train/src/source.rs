@@ -22,15 +22,65 @@ pub trait BatchSource {
         self.len() == 0
     }
 
-    /// `[C, F, T]` of every sample.
+    /// `[C, F, T]` of every sample; for samples of different lengths
+    /// ([`BatchSource::frames`]), `T` is the longest.
     fn sample_shape(&self) -> [usize; 3];
+
+    /// Frames (`T`) of sample `i`, at most `sample_shape()[2]`: `sample_shape()[2]` for every
+    /// sample of a set of one length (the default). A set of clips of their own lengths
+    /// reports each one's, and batches are padded to their longest sample
+    /// ([`BatchSource::fill_frames`]).
+    fn frames(&self, i: usize) -> usize {
+        let _ = i;
+        self.sample_shape()[2]
+    }
 
     /// The `N` class indices.
     fn labels(&self) -> &[i64];
 
     /// Writes the samples `idx`, in that order, into `out`: `idx.len()` blocks of `C*F*T`
-    /// values (`out` has exactly that length). An index out of range is an error.
+    /// values (`out` has exactly that length), a sample shorter than `T` padded with zeros
+    /// after its last frame (as [`BatchSource::fill_frames`] with `t = T`). An index out of
+    /// range is an error.
     fn fill(&self, idx: &[usize], out: &mut [f32]) -> Result<(), TrainError>;
+
+    /// Writes the samples `idx`, in that order, each padded with zeros after its last frame
+    /// to `t` frames: `idx.len()` blocks of `C*F*t` values (`out` has exactly that length).
+    /// `t` is at least the [`BatchSource::frames`] of every sample of `idx` and at most `T`,
+    /// the longest; zero is what the network sees of the padding (the normalized features'
+    /// mean for a normalization with statistics, silence for a power spectrogram).
+    ///
+    /// The default fills the samples at `T` frames with [`BatchSource::fill`] and keeps the
+    /// first `t` of each row (samples of their own lengths override it to fill `t` directly).
+    fn fill_frames(&self, idx: &[usize], t: usize, out: &mut [f32]) -> Result<(), TrainError> {
+        let [c, f, full] = self.sample_shape();
+        if t == full {
+            return self.fill(idx, out);
+        }
+        let rows = c * f;
+        check_fill_buffer(out.len(), idx.len(), rows * t)?;
+        if t > full {
+            return Err(TrainError::InvalidData(format!(
+                "{t} frames asked of samples of at most {full}"
+            )));
+        }
+        if let Some(&i) = idx.iter().find(|&&i| self.frames(i) > t) {
+            return Err(TrainError::InvalidData(format!(
+                "{}: {} frames do not fit a batch of {t}",
+                self.sample_name(i),
+                self.frames(i)
+            )));
+        }
+        let mut whole = vec![0.0f32; idx.len() * rows * full];
+        self.fill(idx, &mut whole)?;
+        for (src, dst) in whole
+            .chunks_exact(full.max(1))
+            .zip(out.chunks_exact_mut(t.max(1)))
+        {
+            dst.copy_from_slice(&src[..t]);
+        }
+        Ok(())
+    }
 
     /// All `N*C*F*T` values, when the source holds them contiguously in memory (then
     /// [`DataPlacement::Auto`](crate::DataPlacement::Auto) may upload them whole); `None` for
@@ -55,6 +105,59 @@ pub trait BatchSource {
 
 /// Samples per [`BatchSource::fill`] call of the default [`BatchSource::check_values`].
 pub const CHECK_CHUNK: usize = 32;
+
+/// The error of a [`BatchSource::fill`] (or [`BatchSource::fill_frames`]) whose buffer of
+/// `len` values is not `samples` blocks of `per_sample`: the check every source makes first.
+pub fn check_fill_buffer(len: usize, samples: usize, per_sample: usize) -> Result<(), TrainError> {
+    if Some(len) == samples.checked_mul(per_sample) {
+        return Ok(());
+    }
+    Err(TrainError::InvalidData(format!(
+        "a buffer of {len} values for {samples} samples of {per_sample}"
+    )))
+}
+
+/// Spreads the `rows` rows of `frames` values at the start of `block` (row-major `[rows,
+/// frames]`) to rows of `t = block.len() / rows` values, each padded with zeros after its
+/// last frame, in place: a sample of its own length becomes one block of a batch of `t`
+/// frames. `frames <= t`; `block.len()` is `rows * t`.
+pub fn pad_frames_in_place(block: &mut [f32], rows: usize, frames: usize) {
+    if rows == 0 {
+        return;
+    }
+    let t = block.len() / rows;
+    debug_assert!(frames <= t && rows * t == block.len());
+    if frames == t {
+        return;
+    }
+    // Last row first: each destination lies at or after its source, and after every source
+    // not moved yet.
+    for r in (0..rows).rev() {
+        block.copy_within(r * frames..(r + 1) * frames, r * t);
+        block[r * t + frames..(r + 1) * t].fill(0.0);
+    }
+}
+
+/// The fewest frames (and frequency rows) `kind` takes: batches of shorter samples are
+/// padded to it.
+pub(crate) fn min_frames(kind: ModelKind) -> usize {
+    match kind {
+        ModelKind::Small => 32,
+        ModelKind::XResNet18 => 1,
+    }
+}
+
+/// Frames of the batch `idx` of `src`: its longest sample, at least `min` (the model's
+/// [`min_frames`]) and at most `sample_shape()[2]`.
+pub(crate) fn batch_frames(src: &dyn BatchSource, idx: &[usize], min: usize) -> usize {
+    let full = src.sample_shape()[2];
+    idx.iter()
+        .map(|&i| src.frames(i))
+        .max()
+        .unwrap_or(full)
+        .max(min)
+        .min(full)
+}
 
 /// `C*F*T` of `shape`, or an error when it overflows.
 pub(crate) fn sample_len(shape: [usize; 3]) -> Result<usize, TrainError> {
@@ -125,14 +228,19 @@ pub(crate) fn validate_source(
             shape[0], spec.in_channels
         )));
     }
-    let min = match spec.kind {
-        ModelKind::Small => 32,
-        ModelKind::XResNet18 => 1,
-    };
+    let min = min_frames(spec.kind);
     if shape[1] < min || shape[2] < min {
         return Err(TrainError::InvalidData(format!(
             "spatial size {}x{} below the minimum {min}x{min} of {:?}",
             shape[1], shape[2], spec.kind
+        )));
+    }
+    if let Some(i) = (0..src.len()).find(|&i| !(1..=shape[2]).contains(&src.frames(i))) {
+        return Err(TrainError::InvalidData(format!(
+            "{}: {} frames, outside 1..={} (the longest sample)",
+            src.sample_name(i),
+            src.frames(i),
+            shape[2]
         )));
     }
     if let Some(i) = src

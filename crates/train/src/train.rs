@@ -15,7 +15,7 @@ use crate::eval::eval_impl;
 use crate::layers::LayerDesc;
 use crate::model::Model;
 use crate::optim::{AdamW, OneCycle};
-use crate::source::{validate_for_model, BatchSource};
+use crate::source::{min_frames, validate_for_model, BatchSource};
 use crate::TrainError;
 
 /// Per-sample loss: cross-entropy, with fastai `LabelSmoothingCrossEntropy` when `ls > 0`:
@@ -181,8 +181,9 @@ pub fn fit_one_cycle(
     cfg.apply_threads();
     tch::manual_seed(cfg.seed as i64);
     model.set_channels_last(cfg.channels_last)?;
-    let train_set = DeviceSet::new(train, cfg.device, cfg.placement, cfg.channels_last)?;
-    let valid_set = DeviceSet::new(valid, cfg.device, cfg.placement, cfg.channels_last)?;
+    let min = min_frames(model.spec.kind);
+    let train_set = DeviceSet::new(train, cfg.device, cfg.placement, cfg.channels_last, min)?;
+    let valid_set = DeviceSet::new(valid, cfg.device, cfg.placement, cfg.channels_last, min)?;
     let bs = cfg.batch_size;
     let per_epoch = batches_per_epoch(train.len(), bs);
     let sched = OneCycle::new(cfg.lr, cfg.epochs * per_epoch);
@@ -220,7 +221,7 @@ pub fn fit_one_cycle(
         }
         train_secs += t0.elapsed().as_secs_f64();
         let (valid_loss, accuracy, _) =
-            eval_impl(model, valid, &valid_set, bs, cfg.label_smoothing)?;
+            eval_impl(model, valid, &valid_set, bs, cfg.label_smoothing, min)?;
         let m = EpochMetrics {
             epoch,
             train_loss,

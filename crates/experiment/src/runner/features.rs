@@ -28,14 +28,6 @@ pub(crate) enum FeatureSet {
 }
 
 impl FeatureSet {
-    /// Number of clips.
-    pub fn len(&self) -> usize {
-        match self {
-            FeatureSet::Memory(v) => v.len(),
-            FeatureSet::Mapped(f) => f.len(),
-        }
-    }
-
     /// The features of clip `k`, without copying.
     pub fn view(&self, k: usize) -> Result<ArrayView2<'_, f32>, ExperimentError> {
         match self {
@@ -56,25 +48,19 @@ impl FeatureSet {
         }
     }
 
-    /// `[F, T]` of clip `k`.
+    /// `[F, T]` of clip `k` (`T` differs between clips kept at their own durations).
     pub fn dim(&self, k: usize) -> Result<(usize, usize), ExperimentError> {
         match self {
             FeatureSet::Memory(_) => Ok(self.view(k)?.dim()),
             FeatureSet::Mapped(f) => {
-                if k >= f.len() {
-                    return Err(ExperimentError::Config(format!(
-                        "internal: clip {k} of {}",
-                        f.len()
-                    )));
-                }
-                let [rows, cols] = f.shape();
+                let [rows, cols] = f.row_shape(k)?;
                 Ok((rows, cols))
             }
         }
     }
 
-    /// Copies the features of clip `k` (`F*T` values, row-major) into `out`, which has
-    /// exactly that length.
+    /// Copies the features of clip `k` (`F*T` values, row-major, its [`FeatureSet::dim`])
+    /// into `out`, which has exactly that length.
     pub fn read_into(&self, k: usize, out: &mut [f32]) -> Result<(), ExperimentError> {
         match self {
             FeatureSet::Memory(_) => {

@@ -1,11 +1,13 @@
 //! The training or validation clips of one (setting, fold) as a [`BatchSource`] that reads
 //! each batch's rows from the features (the memory-mapped cache, with `--cache`) and applies
 //! the fold's normalization to them, clip by clip, as `training::build_data` does to its
-//! in-memory copy: the same values, bit for bit, without a normalized copy of the set.
+//! in-memory copy: the same values, bit for bit, without a normalized copy of the set. Clips
+//! kept at their own durations are normalized at their own length and then padded with zeros
+//! to the batch's frames.
 
 use ndarray::ArrayViewMut2;
 use specnorm_norm::Normalizer;
-use specnorm_train::{BatchSource, TrainError};
+use specnorm_train::{check_fill_buffer, pad_frames_in_place, BatchSource, TrainError};
 
 use super::dataset::DataIndex;
 use super::error::ExperimentError;
@@ -19,60 +21,71 @@ pub(crate) struct NormalizedClips<'a> {
     rows: Vec<usize>,
     labels: Vec<i64>,
     normalizer: Normalizer,
-    /// `[F, T]` of every clip.
+    /// Frames of each sample.
+    frames: Vec<usize>,
+    /// `F` of every clip and the longest `T`.
     dim: (usize, usize),
 }
 
 impl<'a> NormalizedClips<'a> {
     /// The clips `rows` of `index` (features `feats`), normalized by `normalizer`; every clip
-    /// must have the first one's `[F, T]` (an error names the clip that does not).
+    /// must have the first one's `F` (an error names the clip that does not), `T` may differ.
     pub fn new(
         feats: &'a FeatureSet,
         index: &'a DataIndex,
         rows: &[usize],
         normalizer: Normalizer,
     ) -> Result<Self, ExperimentError> {
-        let dim = match rows.first() {
-            Some(&k) => feats.dim(k)?,
-            None => (0, 0),
+        let n_freq = match rows.first() {
+            Some(&k) => feats.dim(k)?.0,
+            None => 0,
         };
         let mut labels = Vec::with_capacity(rows.len());
+        let mut frames = Vec::with_capacity(rows.len());
         for &k in rows {
             let clip = index.clips.get(k).ok_or_else(|| {
                 ExperimentError::Config(format!("internal: clip {k} of {}", index.clips.len()))
             })?;
-            if feats.dim(k)? != dim {
+            let (f, t) = feats.dim(k)?;
+            if f != n_freq {
                 return Err(ExperimentError::Dataset {
                     root: clip.path.clone(),
-                    detail: format!(
-                        "feature shape {:?} differs from {dim:?}; set a fixed clip duration",
-                        feats.dim(k)?
-                    ),
+                    detail: format!("{f} feature rows, the other clips' have {n_freq}"),
                 });
             }
             labels.push(clip.target as i64);
+            frames.push(t);
         }
+        let longest = frames.iter().copied().max().unwrap_or(0);
         Ok(Self {
             feats,
             index,
             rows: rows.to_vec(),
             labels,
             normalizer,
-            dim,
+            frames,
+            dim: (n_freq, longest),
         })
     }
 
-    /// Sample `i` into `out` (`F*T` values), normalized.
+    /// Sample `i` into `out` (`F*t` values for a batch of `t` frames), normalized at its own
+    /// length, then padded with zeros after its last frame.
     fn fill_one(&self, i: usize, out: &mut [f32]) -> Result<(), ExperimentError> {
         let k = *self.rows.get(i).ok_or_else(|| {
             ExperimentError::Config(format!("internal: sample {i} of {}", self.rows.len()))
         })?;
-        self.feats.read_into(k, out)?;
-        let view = ArrayViewMut2::from_shape(self.dim, out)
+        let dim = (self.dim.0, self.frames[i]);
+        let block = out.len();
+        let own = out.get_mut(..dim.0 * dim.1).ok_or_else(|| {
+            ExperimentError::Config(format!("internal: a block of {block} for {dim:?}"))
+        })?;
+        self.feats.read_into(k, own)?;
+        let view = ArrayViewMut2::from_shape(dim, own)
             .map_err(|e| ExperimentError::Config(format!("internal: {e}")))?;
         self.normalizer
             .encode(view)
             .map_err(crate::settings::SettingsError::from)?;
+        pad_frames_in_place(out, dim.0, dim.1);
         Ok(())
     }
 }
@@ -86,20 +99,29 @@ impl BatchSource for NormalizedClips<'_> {
         [1, self.dim.0, self.dim.1]
     }
 
+    fn frames(&self, i: usize) -> usize {
+        self.frames.get(i).copied().unwrap_or(0)
+    }
+
     fn labels(&self) -> &[i64] {
         &self.labels
     }
 
-    /// Reads and normalizes the clips `idx` into `out`, then drops the pages read from a
-    /// mapped set from the resident set (they stay in the page cache), so the process holds
-    /// the batch, not the part of the file read so far.
     fn fill(&self, idx: &[usize], out: &mut [f32]) -> Result<(), TrainError> {
-        let sl = self.dim.0 * self.dim.1;
-        if out.len() != idx.len() * sl {
+        self.fill_frames(idx, self.dim.1, out)
+    }
+
+    /// Reads and normalizes the clips `idx` into `out` (each padded to `t` frames), then
+    /// drops the pages read from a mapped set from the resident set (they stay in the page
+    /// cache), so the process holds the batch, not the part of the file read so far.
+    fn fill_frames(&self, idx: &[usize], t: usize, out: &mut [f32]) -> Result<(), TrainError> {
+        let sl = self.dim.0 * t;
+        check_fill_buffer(out.len(), idx.len(), sl)?;
+        if let Some(&i) = idx.iter().find(|&&i| self.frames(i) > t) {
             return Err(TrainError::InvalidData(format!(
-                "a buffer of {} values for {} samples of {sl}",
-                out.len(),
-                idx.len()
+                "{}: {} frames do not fit a batch of {t}",
+                self.sample_name(i),
+                self.frames(i)
             )));
         }
         let r = idx
@@ -195,8 +217,60 @@ mod tests {
         }
     }
 
+    /// Clips of their own lengths: each normalized at its own length (per-instance statistics
+    /// over its real frames only), then zero-padded to the batch's frames; bit for bit the
+    /// in-memory copy (`RaggedData` of the normalized clips).
+    #[test]
+    fn clips_of_their_own_lengths_equal_the_ragged_copy() {
+        let f = 3;
+        let frames = [5usize, 2, 7, 2, 4];
+        let feats = FeatureSet::Memory(
+            frames
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| clip(i, (f, t)))
+                .collect(),
+        );
+        let index = data_index(frames.len());
+        let rows = [4, 1, 2, 0];
+        let norm = Normalizer::PerInstance { eps: 1e-5 };
+        let src = NormalizedClips::new(&feats, &index, &rows, norm.clone()).unwrap();
+        assert_eq!(src.sample_shape(), [1, f, 7]);
+        let FeatureSet::Memory(v) = &feats else {
+            unreachable!()
+        };
+        let x: Vec<f32> = rows
+            .iter()
+            .flat_map(|&k| apply(&norm, &v[k]).unwrap().into_iter())
+            .collect();
+        let y: Vec<i64> = rows.iter().map(|&k| (k % 2) as i64).collect();
+        let lens: Vec<usize> = rows.iter().map(|&k| frames[k]).collect();
+        let copy = specnorm_train::RaggedData::new(x, 1, f, lens.clone(), y).unwrap();
+        assert_eq!((0..4).map(|i| src.frames(i)).collect::<Vec<_>>(), lens);
+        for (idx, t) in [(vec![1, 3], 5), (vec![0, 1, 3], 7), (vec![3], 5)] {
+            let (mut a, mut b) = (
+                vec![f32::NAN; idx.len() * f * t],
+                vec![0.0; idx.len() * f * t],
+            );
+            src.fill_frames(&idx, t, &mut a).unwrap();
+            copy.fill_frames(&idx, t, &mut b).unwrap();
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "{idx:?} at {t}");
+        }
+        // Sample 1 (clip 1, 2 frames) in a batch of 5: its rows hold mean-0 values, then zeros.
+        let mut one = vec![f32::NAN; f * 5];
+        src.fill_frames(&[1], 5, &mut one).unwrap();
+        let own: Vec<f32> = one.chunks(5).flat_map(|r| r[..2].to_vec()).collect();
+        assert!(one.chunks(5).all(|r| r[2..].iter().all(|&v| v == 0.0)));
+        assert!(own.iter().sum::<f32>().abs() < 1e-4, "{own:?}");
+        assert!(
+            src.fill_frames(&[2], 5, &mut vec![0.0; f * 5]).is_err(),
+            "7 frames in 5"
+        );
+    }
+
     /// A clip with a non-finite value fails the validation pass with its name; a clip of
-    /// another shape is refused when the source is built.
+    /// another height is refused when the source is built.
     #[test]
     fn bad_clips_are_named() {
         let (f, t) = (4, 5);
@@ -218,7 +292,7 @@ mod tests {
         assert!(e.contains("clip0.wav") && e.contains("negative"), "{e}");
 
         let mut clips: Vec<Array2<f32>> = (0..3).map(|i| clip(i, (f, t))).collect();
-        clips[2] = clip(2, (f, t + 1));
+        clips[2] = clip(2, (f + 1, t));
         let feats = FeatureSet::Memory(clips);
         let index = data_index(3);
         let e = NormalizedClips::new(&feats, &index, &[0, 1, 2], Normalizer::None)

@@ -11,7 +11,9 @@ use std::time::Instant;
 use specnorm_contract::CheckpointMeta;
 use specnorm_features::FeatureConfig;
 use specnorm_norm::NormSpec;
-use specnorm_train::{BatchSource, InMemoryData, LearnedPcenConfig, Model, ModelSpec, TrainConfig};
+use specnorm_train::{
+    BatchSource, InMemoryData, LearnedPcenConfig, Model, ModelSpec, RaggedData, TrainConfig,
+};
 
 use super::config::{ExperimentConfig, OutputDir, Plan};
 use super::dataset::DataIndex;
@@ -69,8 +71,10 @@ pub(crate) struct FoldData<'f> {
 
 /// The clips of a fold as training reads them.
 pub(crate) enum FoldSet<'f> {
-    /// A normalized copy in memory (features computed in this process).
+    /// A normalized copy in memory (features computed in this process), clips of one length.
     Memory(InMemoryData),
+    /// A normalized copy in memory of clips kept at their own lengths.
+    Ragged(RaggedData),
     /// Read and normalized batch by batch from the features (the memory-mapped cache).
     Streamed(Box<NormalizedClips<'f>>),
 }
@@ -80,6 +84,7 @@ impl FoldSet<'_> {
     pub fn source(&self) -> &dyn BatchSource {
         match self {
             FoldSet::Memory(d) => d,
+            FoldSet::Ragged(d) => d,
             FoldSet::Streamed(s) => &**s,
         }
     }
@@ -103,7 +108,7 @@ pub(crate) fn fold_data<'f>(
             let clips = NormalizedClips::new(feats, ctx.index, idx, norm.normalizer.clone())?;
             Ok(FoldSet::Streamed(Box::new(clips)))
         } else {
-            Ok(FoldSet::Memory(build_data(feats, idx, ctx.index, &norm)?))
+            build_data(feats, idx, ctx.index, &norm)
         }
     };
     let train = set(&train_idx)?;
@@ -283,38 +288,44 @@ pub(crate) fn learned_pcen_init(features: &FeatureConfig, n_freq: usize) -> Lear
     }
 }
 
-/// Stacks normalized copies of the selected clips (features in memory) into `[N, 1, F, T]`.
+/// Stacks normalized copies of the selected clips (features in memory): `[N, 1, F, T]` when
+/// they have one length, else each at its own length (normalized before any padding).
 fn build_data(
     feats: &FeatureSet,
     idx: &[usize],
     index: &DataIndex,
     norm: &NormSpec,
-) -> Result<InMemoryData, ExperimentError> {
-    let (f, t) = match feats.len() {
-        0 => (0, 0),
-        _ => feats.view(0)?.dim(),
-    };
-    let mut x = Vec::with_capacity(idx.len() * f * t);
+) -> Result<FoldSet<'static>, ExperimentError> {
+    let dims = idx
+        .iter()
+        .map(|&i| feats.dim(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (f, t) = dims.first().copied().unwrap_or((0, 0));
+    if let Some(k) = dims.iter().position(|d| d.0 != f) {
+        return Err(ExperimentError::Dataset {
+            root: index.clips[idx[k]].path.clone(),
+            detail: format!("{} feature rows, the other clips' have {f}", dims[k].0),
+        });
+    }
+    let mut x = Vec::with_capacity(dims.iter().map(|d| d.0 * d.1).sum());
     let mut y = Vec::with_capacity(idx.len());
     for &i in idx {
         let a = settings::apply(&norm.normalizer, &*feats.array(i)?)?;
-        if a.dim() != (f, t) {
-            return Err(ExperimentError::Dataset {
-                root: index.clips[i].path.clone(),
-                detail: format!(
-                    "feature shape {:?} differs from {:?}; set a fixed clip duration",
-                    a.dim(),
-                    (f, t)
-                ),
-            });
-        }
         x.extend(a.iter().copied());
         y.push(index.clips[i].target as i64);
     }
-    InMemoryData::new(x, [idx.len(), 1, f, t], y).map_err(|source| ExperimentError::Train {
+    let data_error = |source| ExperimentError::Train {
         key: "data".into(),
         source,
-    })
+    };
+    if dims.iter().all(|d| d.1 == t) {
+        let data = InMemoryData::new(x, [idx.len(), 1, f, t], y).map_err(data_error)?;
+        Ok(FoldSet::Memory(data))
+    } else {
+        let frames = dims.iter().map(|d| d.1).collect();
+        let data = RaggedData::new(x, 1, f, frames, y).map_err(data_error)?;
+        Ok(FoldSet::Ragged(data))
+    }
 }
 
 /// The header of the epoch table.
