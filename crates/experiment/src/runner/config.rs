@@ -411,7 +411,10 @@ mod tests {
         assert_eq!(Plan::new(&c).unwrap().valid_folds, [1, 3]);
         let mut own_lengths = cfg.clone();
         own_lengths.features.seconds = None;
-        assert!(Plan::new(&own_lengths).is_ok(), "clips at their own lengths");
+        assert!(
+            Plan::new(&own_lengths).is_ok(),
+            "clips at their own lengths"
+        );
         let changes: [fn(&mut ExperimentConfig); 6] = [
             |c| c.settings.clear(),
             |c| c.runs = 0,
