@@ -16,6 +16,18 @@ fn json_inline(v: &serde_json::Value) -> String {
     }
 }
 
+/// How the experiment batches clips kept at their own lengths (stated in the report).
+pub const OWN_LENGTHS: &str = "Clips of their own lengths: each clip is normalized at its own \
+    length (per-instance statistics and PCEN over its real frames; the dataset statistics over \
+    every real frame of the training folds), then each training batch is padded with zeros \
+    after every clip's last frame to its longest clip (at least the model's minimum: 32 frames \
+    for the small CNN). Zero is the training mean after global or per-channel normalization, \
+    the clip's mean after per-instance normalization, 0 dB for the settings without a \
+    spectrogram normalization (none, waveform) and silence for pcen (PCEN of zero power is 0) \
+    and pcen-learned (zero power). \
+    Validation clips are evaluated in batches of one length, so each prediction is the one \
+    the clip gets alone (as from the exported ONNX model).";
+
 /// Renders `results.md`.
 pub fn render_markdown(doc: &ResultsDoc) -> String {
     let mut md = String::new();
@@ -28,6 +40,9 @@ pub fn render_markdown(doc: &ResultsDoc) -> String {
         .and_then(|f| serde_json::from_value::<specnorm_features::FeatureConfig>(f.clone()).ok())
     {
         let _ = writeln!(md, "Features: {}.\n", features.describe());
+        if features.seconds.is_none() {
+            let _ = writeln!(md, "{OWN_LENGTHS}\n");
+        }
     }
     let _ = writeln!(md, "- config hash: `{}`", doc.config_hash);
     if let serde_json::Value::Object(map) = &doc.config {

@@ -38,7 +38,7 @@ pub use convergence::{convergence, Convergence, EpochPairs, SettingCurve, TARGET
 pub use learned_pcen::{
     write_learned_pcen, LearnedPcenParams, LEARNED_PCEN_DIR, LEARNED_PCEN_JSON,
 };
-pub use markdown::{render_markdown, PLOT_FILES};
+pub use markdown::{render_markdown, OWN_LENGTHS, PLOT_FILES};
 pub use merge::{merge_dirs, read_runs_dir, write_merged_report, Merged, MergedReport, RunsDir};
 pub use pairs::compare;
 pub use plots::{feature_unit, plot_accuracy, plot_channel_stats, plot_curves, plot_spectrogram};

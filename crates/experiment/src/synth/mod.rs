@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 mod signal;
 
-pub use signal::synthesize_clip;
+pub use signal::{clip_seconds, synthesize_clip};
 
 /// Names of the synthetic sound classes, in target order (at most this many
 /// classes can be generated).
@@ -62,8 +62,12 @@ pub struct SynthConfig {
     /// Number of cross-validation folds (clips are spread evenly: every fold
     /// holds `clips_per_class / n_folds` clips of every class).
     pub n_folds: usize,
-    /// Clip length in seconds.
+    /// Clip length in seconds (the longest, with [`SynthConfig::shortest_s`]).
     pub duration_s: f64,
+    /// When set, each clip's length is drawn uniformly from `[shortest_s, duration_s]`
+    /// (seeded per clip): a dataset of clips of their own lengths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortest_s: Option<f64>,
     /// Sample rate in Hz (ESC-50: 44100).
     pub sample_rate: u32,
     /// Per-clip gain is drawn uniformly from `±gain_db` dB.
@@ -83,6 +87,7 @@ impl Default for SynthConfig {
             clips_per_class: 40,
             n_folds: 5,
             duration_s: 5.0,
+            shortest_s: None,
             sample_rate: 44_100,
             gain_db: 20.0,
             noise_dbfs: (-70.0, -30.0),
@@ -176,6 +181,11 @@ impl SynthConfig {
         }
         if !(self.duration_s.is_finite() && self.duration_s >= 0.05 && self.duration_s <= 600.0) {
             return bad("duration_s must be in [0.05, 600]");
+        }
+        if let Some(s) = self.shortest_s {
+            if !(s.is_finite() && s >= 0.05 && s <= self.duration_s) {
+                return bad("shortest_s must be in [0.05, duration_s]");
+            }
         }
         if !(8_000..=192_000).contains(&self.sample_rate) {
             return bad("sample_rate must be in 8000..=192000");

@@ -171,11 +171,25 @@ fn class_signal(target: usize, rng: &mut ChaCha8Rng, n: usize, sr: f64) -> Vec<f
     }
 }
 
+/// The length of `clip` in seconds: [`SynthConfig::duration_s`], or with
+/// [`SynthConfig::shortest_s`] a draw from `[shortest_s, duration_s]` of its own random stream
+/// (so the clips' contents do not depend on whether lengths vary).
+pub fn clip_seconds(cfg: &SynthConfig, clip: &ClipMeta) -> f64 {
+    match cfg.shortest_s {
+        Some(lo) if lo < cfg.duration_s => {
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x6c65_6e67_7468);
+            rng.set_stream(clip.clip_id as u64 + 1);
+            rng.gen_range(lo..=cfg.duration_s)
+        }
+        _ => cfg.duration_s,
+    }
+}
+
 /// Synthesizes one clip (mono, f32 in [-1, 1]). Deterministic in
 /// (`cfg.seed`, `clip.clip_id`).
 pub fn synthesize_clip(cfg: &SynthConfig, clip: &ClipMeta) -> Vec<f32> {
     let sr = f64::from(cfg.sample_rate);
-    let n = (cfg.duration_s * sr).round() as usize;
+    let n = (clip_seconds(cfg, clip) * sr).round() as usize;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     rng.set_stream(clip.clip_id as u64 + 1);
 
@@ -247,6 +261,42 @@ mod tests {
             let x = synthesize_clip(&cfg, c);
             assert!(x.iter().all(|v| v.is_finite() && v.abs() <= 1.0));
         }
+    }
+
+    /// With `shortest_s`, lengths spread over the range, deterministically; without it every
+    /// clip has `duration_s`.
+    #[test]
+    fn lengths_vary_within_the_range() {
+        let cfg = SynthConfig {
+            n_classes: 2,
+            clips_per_class: 10,
+            duration_s: 1.0,
+            shortest_s: Some(0.25),
+            sample_rate: 8_000,
+            ..SynthConfig::default()
+        };
+        let lens: Vec<usize> = cfg
+            .clips()
+            .iter()
+            .map(|c| synthesize_clip(&cfg, c).len())
+            .collect();
+        assert!(lens.iter().all(|&n| (2000..=8000).contains(&n)), "{lens:?}");
+        let (lo, hi) = (lens.iter().min().unwrap(), lens.iter().max().unwrap());
+        assert!(hi - lo > 3000, "{lens:?}");
+        let again: Vec<usize> = cfg
+            .clips()
+            .iter()
+            .map(|c| synthesize_clip(&cfg, c).len())
+            .collect();
+        assert_eq!(lens, again);
+        let fixed = SynthConfig {
+            shortest_s: None,
+            ..cfg.clone()
+        };
+        assert!(fixed
+            .clips()
+            .iter()
+            .all(|c| synthesize_clip(&fixed, c).len() == 8000));
     }
 
     #[test]

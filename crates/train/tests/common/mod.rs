@@ -13,6 +13,7 @@ pub const SPEC: ModelSpec = ModelSpec {
 
 /// `n` samples of 3 classes of [1, 32, 32] "spectrograms": sample i has class i % 3, whose rows
 /// 10k..10k+10 are bright (1.0), plus uniform noise drawn from `noise` (seeded by `seed`).
+#[allow(dead_code)] // not every test file uses it
 pub fn synthetic(n: usize, seed: u64, noise: std::ops::Range<f32>) -> InMemoryData {
     let (x, y) = values(&vec![32; n], seed, noise);
     InMemoryData::new(x, [n, 1, 32, 32], y).expect("consistent synthetic data")
