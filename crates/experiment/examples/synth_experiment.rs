@@ -3,8 +3,14 @@
 //!
 //! ```text
 //! cargo run --release -p specnorm-experiment --example synth_experiment -- \
-//!     <work_dir> [settings=none,waveform,channel] [epochs=5] [runs=1] [model=small] [seconds=5] [clips_per_class=40]
+//!     <work_dir> [settings=none,waveform,channel] [epochs=5] [runs=1] [model=small] [seconds=5] \
+//!     [clips_per_class=40] [feature_seconds=seconds] [shortest=seconds]
 //! ```
+//!
+//! `seconds` is the clips' length (the longest, with `shortest`: lengths are then drawn from
+//! `[shortest, seconds]`); `feature_seconds` the length the features pad or trim them to (0: each
+//! clip keeps its own, batches are padded to their longest clip). The last line prints the mean
+//! seconds per training epoch.
 use std::path::PathBuf;
 
 use specnorm_experiment::runner::{run_experiment, ExperimentConfig, Progress};
@@ -20,12 +26,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let arg = |i: usize, d: &str| args.get(i).cloned().unwrap_or_else(|| d.to_string());
     let seconds: f32 = arg(5, "5").parse()?;
+    let feature_seconds: f32 = arg(7, &seconds.to_string()).parse()?;
+    let shortest: f32 = arg(8, &seconds.to_string()).parse()?;
     let synth = SynthConfig {
         duration_s: f64::from(seconds),
+        shortest_s: (shortest < seconds).then_some(f64::from(shortest)),
         clips_per_class: arg(6, "40").parse()?,
         ..SynthConfig::default()
     };
-    let data = work.join(format!("data_{}s_{}", seconds, synth.clips_per_class));
+    let data = work.join(format!(
+        "data_{shortest}-{seconds}s_{}",
+        synth.clips_per_class
+    ));
     let t0 = std::time::Instant::now();
     println!(
         "dataset: {:?} ({:?}, {:.1} s)",
@@ -44,12 +56,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "xresnet18" => ModelKind::XResNet18,
         _ => ModelKind::Small,
     };
-    cfg.features.seconds = Some(seconds);
+    cfg.features.seconds = (feature_seconds > 0.0).then_some(feature_seconds);
     cfg.out_dir = work.join(format!(
-        "out_{}_{}e_{}s_{}",
+        "out_{}_{}e_{shortest}-{seconds}s_f{feature_seconds}_{}",
         cfg.model.as_str(),
         cfg.epochs,
-        seconds,
         synth.clips_per_class
     ));
     let outcome = run_experiment(&cfg, &|p| match p {
@@ -62,6 +73,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "report: {} (total {:.1} s)",
         outcome.results_md.display(),
         t0.elapsed().as_secs_f64()
+    );
+    let epochs: Vec<f64> = outcome
+        .results
+        .runs
+        .iter()
+        .flat_map(|r| r.epochs.iter().map(|e| e.seconds))
+        .collect();
+    println!(
+        "mean seconds per epoch (training and validation): {:.3} over {} epochs",
+        epochs.iter().sum::<f64>() / epochs.len().max(1) as f64,
+        epochs.len()
     );
     Ok(())
 }
