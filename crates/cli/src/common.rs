@@ -48,7 +48,8 @@ pub struct FeatureArgs {
     #[arg(
         long,
         value_name = "S",
-        help = help("Pad or trim every clip to this many seconds (0 keeps each clip's length)",
+        help = help("Pad or trim every clip to this many seconds (0 keeps each clip's length; \
+                     `experiment` then pads each training batch to its longest clip)",
                     defaults().seconds)
     )]
     pub seconds: Option<f32>,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use specnorm_experiment::report::OWN_LENGTHS;
 use specnorm_experiment::results::RunRecord;
 use specnorm_experiment::runner::{run_experiment, ExperimentConfig, ExperimentError, Progress};
 use specnorm_experiment::synth::{generate, SynthConfig};
@@ -18,11 +19,17 @@ use specnorm_train::ModelKind;
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn dataset(root: &Path) {
+    dataset_of_lengths(root, None);
+}
+
+/// 3 classes x 5 clips of 1 s at 16 kHz, or with `shortest` of `shortest..1` s.
+fn dataset_of_lengths(root: &Path, shortest: Option<f64>) {
     let synth = SynthConfig {
         n_classes: 3,
         clips_per_class: 5,
         n_folds: 5,
         duration_s: 1.0,
+        shortest_s: shortest,
         sample_rate: 16_000,
         ..SynthConfig::default()
     };
@@ -47,7 +54,8 @@ fn config(data: &Path, out: &Path, cache: Option<&Path>) -> ExperimentConfig {
     cfg
 }
 
-/// Runs `cfg`, returning the outcome's runs (without timings) and the stage messages.
+/// Runs `cfg`, returning the outcome's runs (without timings and checkpoint paths) and the
+/// stage messages; every ONNX export it makes must succeed.
 fn run(cfg: &ExperimentConfig) -> Result<(Vec<RunRecord>, Vec<String>), ExperimentError> {
     let stages = Mutex::new(Vec::new());
     let outcome = run_experiment(cfg, &|p| {
@@ -55,12 +63,14 @@ fn run(cfg: &ExperimentConfig) -> Result<(Vec<RunRecord>, Vec<String>), Experime
             stages.lock().unwrap().push(s.to_string());
         }
     })?;
+    assert_eq!(outcome.failed_exports().count(), 0);
     let runs = outcome
         .results
         .runs
         .into_iter()
         .map(|mut r| {
             r.wall_time_s = 0.0;
+            r.checkpoint = None;
             for e in &mut r.epochs {
                 e.seconds = 0.0;
             }
@@ -245,4 +255,68 @@ fn bad_clips_are_recorded_in_the_cache_and_handled_as_in_memory() {
     let (in_memory, _) = run(&memory).unwrap();
     assert_eq!(cached, in_memory);
     assert_eq!(hash(&dir.path().join("c1")), hash(&dir.path().join("mem")));
+}
+
+/// Clips kept at their own lengths (`features.seconds = None`, clips of 0.3 to 1 s): every kind
+/// of setting trains, in memory and from the cache with the same runs bit for bit; the cache
+/// records each clip's frames; the report states the padding policy; every setting exports.
+#[test]
+fn clips_of_their_own_lengths_train_in_memory_and_from_the_cache_alike() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    dataset_of_lengths(&data, Some(0.3));
+    let cache = dir.path().join("cache");
+    let own = |out: &str, cache: Option<&Path>| {
+        let mut cfg = config(&data, &dir.path().join(out), cache);
+        cfg.settings = ["waveform", "global", "instance", "pcen", "pcen-learned"]
+            .map(String::from)
+            .to_vec();
+        cfg.features.seconds = None;
+        cfg
+    };
+    let mut exported = own("mem", None);
+    exported.export_onnx = true;
+    exported.save_checkpoints = true;
+    let (memory, _) = run(&exported).unwrap();
+    assert_eq!(memory.len(), 5);
+    let onnx = std::fs::read_dir(dir.path().join("mem/onnx"))
+        .unwrap()
+        .count();
+    assert_eq!(onnx, 5, "every setting's best run exports");
+    for r in &memory {
+        assert!(
+            r.epochs.iter().all(|e| e.valid_loss.is_finite()),
+            "{}: {:?}",
+            r.setting,
+            r.epochs
+        );
+    }
+    let (cached, _) = run(&own("c1", Some(&cache))).unwrap();
+    assert_eq!(cached, memory, "the same runs, bit for bit");
+    // The cache holds each clip's frames: 0.3 to 1 s at 16 kHz, hop 200, centred.
+    let mut lens = Vec::new();
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let n = u64::from_le_bytes(bytes[bytes.len() - 16..bytes.len() - 8].try_into().unwrap());
+        let json = &bytes[bytes.len() - 16 - n as usize..bytes.len() - 16];
+        let header: serde_json::Value = serde_json::from_slice(json).unwrap();
+        let frames: Vec<u64> = header["frames"]
+            .as_array()
+            .expect("per-row frames")
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(frames.len(), 15);
+        assert!(frames.iter().all(|&t| (25..=81).contains(&t)), "{frames:?}");
+        assert_eq!(header["shape"][1].as_u64(), frames.iter().max().copied());
+        lens.push(frames);
+    }
+    assert!(!lens.is_empty() && lens.windows(2).all(|w| w[0] == w[1]));
+    let (lo, hi) = (lens[0].iter().min().unwrap(), lens[0].iter().max().unwrap());
+    assert!(hi - lo > 20, "{lo}..{hi}");
+
+    let md = std::fs::read_to_string(dir.path().join("mem/results.md")).unwrap();
+    assert!(md.contains("each clip kept at its own length"), "{md}");
+    assert!(md.contains(OWN_LENGTHS), "{md}");
 }
