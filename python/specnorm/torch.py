@@ -8,14 +8,14 @@ tensors. It works in ``DataLoader`` worker processes (fork, spawn or forkserver)
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.utils.data
 
 from ._specnorm import FeatureExtractor, Normalizer, list_clips
 
-__all__ = ["Dataset"]
+__all__ = ["Dataset", "pad_collate"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -95,3 +95,32 @@ class Dataset(torch.utils.data.Dataset):
     def targets(self) -> list:
         """The label of every clip, in order."""
         return [c[2] for c in self.clips]
+
+
+def pad_collate(
+    batch: List[Tuple[torch.Tensor, int]],
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``collate_fn`` for clips kept at their own lengths (``seconds=None``): the batch's
+    ``[C, F, T_i]`` tensors padded with zeros after their last frame to the longest, as
+    ``specnorm experiment --seconds 0`` builds its training batches (normalize first: the
+    ``Dataset``'s normalizer sees each clip at its own length).
+
+    Returns ``(x [B, C, F, T], y [B] int64, frames [B] int64)``; ``frames`` holds each clip's
+    own length, for masking or for evaluating clips of one length together.
+
+    Example: ``DataLoader(Dataset(root, seconds=None), batch_size=32, collate_fn=pad_collate)``.
+    """
+    if not batch:
+        raise ValueError("pad_collate: empty batch")
+    xs = [x for x, _ in batch]
+    head = tuple(xs[0].shape[:-1])
+    for x in xs:
+        if tuple(x.shape[:-1]) != head:
+            raise ValueError(
+                f"pad_collate: a sample of shape {tuple(x.shape)}, the first is {tuple(xs[0].shape)}"
+            )
+    frames = [int(x.shape[-1]) for x in xs]
+    out = xs[0].new_zeros((len(xs),) + head + (max(frames),))
+    for i, x in enumerate(xs):
+        out[i, ..., : frames[i]] = x
+    return out, torch.tensor([int(y) for _, y in batch]), torch.tensor(frames)

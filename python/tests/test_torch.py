@@ -85,3 +85,34 @@ def test_dataset_takes_a_layout(tmp_path):
     assert x.shape == (1, 201, 41) and y == ds.targets[0]
     with pytest.raises(specnorm.ConfigError, match="esc10 applies to"):
         specnorm.torch.Dataset(root, layout="folders", esc10=True)
+
+
+def test_pad_collate_pads_clips_of_their_own_lengths(tmp_path):
+    from conftest import clip, write_wav
+
+    root = tmp_path / "words"
+    lengths = {"no": [0.3, 0.7], "yes": [0.5, 0.9]}
+    for name, secs in lengths.items():
+        (root / name).mkdir(parents=True)
+        for i, s in enumerate(secs):
+            write_wav(root / name / f"{name}{i}.wav", clip(7 * i + len(name), 16_000, s), 16_000)
+    norm = specnorm.Normalizer.per_instance()
+    ds = specnorm.torch.Dataset(
+        root, layout="folders", n_folds=2, fold_seed=0, seconds=None, normalizer=norm
+    )
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=4, shuffle=False, collate_fn=specnorm.torch.pad_collate
+    )
+    ((x, y, frames),) = list(loader)
+    own = [ds[i][0] for i in range(4)]
+    assert frames.tolist() == [t.shape[-1] for t in own]
+    assert sorted(frames.tolist()) == [25, 41, 57, 73]  # 1 + 16000 s / 200
+    assert x.shape == (4, 1, 201, 73) and y.tolist() == ds.targets
+    for i, t in enumerate(own):
+        n = t.shape[-1]
+        assert torch.equal(x[i, ..., :n], t)
+        assert torch.count_nonzero(x[i, ..., n:]) == 0
+        # per-instance normalization saw the clip's own frames only
+        assert abs(float(x[i, ..., :n].mean())) < 1e-4
+    with pytest.raises(ValueError, match="empty batch"):
+        specnorm.torch.pad_collate([])
