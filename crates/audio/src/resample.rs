@@ -33,7 +33,7 @@ thread_local! {
 ///
 /// Unlike torchaudio, which convolves every phase with all
 /// `2 * width + orig` kernel taps (475 for 44.1 kHz -> 16 kHz), only the taps
-/// inside the kernel's support are stored (35 for 44.1 kHz -> 16 kHz, every
+/// inside the kernel's support are stored (34 for 44.1 kHz -> 16 kHz, every
 /// phase padded with zeros to the longest) — the others are exactly 0 in f32.
 /// Kernels are built in f64 and stored in f32; each output accumulates its
 /// taps in order with f32 fused multiply-adds, so results agree with
@@ -72,12 +72,8 @@ pub struct Resampler {
     kernel: Vec<f32>,
     /// Per phase: input index of the first stored tap relative to `block * orig`.
     offsets: Vec<isize>,
-    /// The smallest offset: a transposed tile's row 0 is input `block * orig + rmin`.
-    rmin: isize,
-    /// Per phase: `offset - rmin`, the tile row of its first tap.
-    rows: Vec<usize>,
-    /// Rows of a transposed tile: `max(offset) + taps - rmin`.
-    span: usize,
+    /// The same filter laid out for the tiled loop.
+    tiles: tiled::Tiles,
 }
 
 impl Resampler {
@@ -104,9 +100,7 @@ impl Resampler {
                 taps: 0,
                 kernel: Vec::new(),
                 offsets: Vec::new(),
-                rmin: 0,
-                rows: Vec::new(),
-                span: 0,
+                tiles: tiled::Tiles::default(),
             });
         }
         let lpw = LOWPASS_FILTER_WIDTH;
@@ -147,9 +141,7 @@ impl Resampler {
             kernel[j * taps..j * taps + row.len()].copy_from_slice(&row);
             offsets.push(off);
         }
-        let rmin = offsets.iter().copied().min().unwrap_or(0);
-        let rows: Vec<usize> = offsets.iter().map(|&o| (o - rmin) as usize).collect();
-        let span = rows.iter().max().map_or(0, |&r| r + taps);
+        let tiles = tiled::Tiles::plan(orig, new, taps, &kernel, &offsets);
         Ok(Resampler {
             from_hz,
             to_hz,
@@ -158,9 +150,7 @@ impl Resampler {
             taps,
             kernel,
             offsets,
-            rmin,
-            rows,
-            span,
+            tiles,
         })
     }
 

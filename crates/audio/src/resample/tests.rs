@@ -232,7 +232,7 @@ fn avx2_build_matches_the_portable_path() {
 #[test]
 fn large_reduced_rates_use_the_direct_loop() {
     let r = Resampler::new(44_100, 44_099).unwrap();
-    assert!(r.span > 4096, "{}", r.span);
+    assert!(r.tiles.span > 4096, "{}", r.tiles.span);
     let x = noise(3_000, 5);
     let new = r.process(&x);
     let old = previous(&r, &x);

@@ -26,6 +26,73 @@ const VECS: usize = 8;
 /// blocks, so it goes through [`run_direct`].
 const MAX_SPAN: usize = 4096;
 
+/// The polyphase filter as the tiles see it: `blocks` of `orig` inputs and `new` outputs,
+/// possibly several of the reduced rates' blocks in one (see [`Tiles::plan`]).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Tiles {
+    /// Input samples per block.
+    orig: usize,
+    /// Outputs (phases) per block.
+    new: usize,
+    /// Taps per phase.
+    taps: usize,
+    /// `new * taps` coefficients, phase-major.
+    kernel: Vec<f32>,
+    /// The smallest phase offset: a tile's row 0 is input `block * orig + rmin`.
+    rmin: isize,
+    /// Per phase: `offset - rmin`, the tile row of its first tap.
+    rows: Vec<usize>,
+    /// Rows of a transposed tile: `max(offset) + taps - rmin`.
+    pub(super) span: usize,
+}
+
+impl Tiles {
+    /// Tiles for the reduced rates `orig`/`new` and their per-phase `taps`-long `kernel` rows
+    /// and input `offsets`. With fewer than 16 phases (e.g. 48 -> 16 kHz: 3 inputs, 1 output
+    /// per block), `m` consecutive blocks are taken as one, so that a block has a multiple of
+    /// 16 phases (whole output transposes) and at least 16 rows: phase `i * new + j` of the
+    /// merged block is phase `j` of block `i`, at offset `i * orig + offset_j`. Each output
+    /// keeps its taps, so the results are the same bits.
+    pub(super) fn plan(
+        orig: usize,
+        new: usize,
+        taps: usize,
+        kernel: &[f32],
+        offsets: &[isize],
+    ) -> Tiles {
+        // `new` came from a u32 rate.
+        let merge = if new < 16 {
+            16 / super::gcd(new as u32, 16) as usize
+        } else {
+            1
+        };
+        let spans = |m: usize| {
+            let lo = offsets.iter().min().copied().unwrap_or(0);
+            let hi = offsets.iter().max().copied().unwrap_or(0);
+            ((m - 1) * orig) as isize + hi + taps as isize - lo
+        };
+        // Merging more blocks than that would only make the tiles bigger.
+        let m = if spans(merge) as usize <= 1024 {
+            merge
+        } else {
+            1
+        };
+        let offs: Vec<isize> = (0..m)
+            .flat_map(|i| offsets.iter().map(move |&o| (i * orig) as isize + o))
+            .collect();
+        let rmin = offs.iter().copied().min().unwrap_or(0);
+        Tiles {
+            orig: m * orig,
+            new: m * new,
+            taps,
+            kernel: kernel.repeat(m),
+            rmin,
+            rows: offs.iter().map(|&o| (o - rmin) as usize).collect(),
+            span: spans(m) as usize,
+        }
+    }
+}
+
 /// Fill `out` (torchaudio's output length for `input`) by tiles, or directly for an unusually
 /// large reduced input rate. `scratch` holds the transposed tile, 64-byte aligned, and a
 /// zero-padded copy of the input under one group of `L::W` edge blocks (grown as needed,
@@ -40,10 +107,11 @@ pub(super) unsafe fn run<L: Lane>(
     out: &mut [f32],
     scratch: &mut Vec<f32>,
 ) {
-    if r.span > MAX_SPAN {
+    if r.tiles.span > MAX_SPAN {
         run_direct::<L>(r, input, out);
         return;
     }
+    let r = &r.tiles;
     let blocks = out.len().div_ceil(r.new);
     let full = VECS * L::W;
     let tile_len = r.span * full.min(blocks.div_ceil(L::W) * L::W);
@@ -83,7 +151,7 @@ pub(super) unsafe fn run<L: Lane>(
 /// The CPU must support the instruction set of `L`.
 #[inline(always)]
 unsafe fn tile<L: Lane, const V: usize>(
-    r: &Resampler,
+    r: &Tiles,
     input: &[f32],
     out: &mut [f32],
     t: &mut [f32],
@@ -166,7 +234,7 @@ struct Aligned<const N: usize>([f32; N]);
 /// The CPU must support the instruction set of `L`.
 #[inline(always)]
 unsafe fn transpose_in<L: Lane>(
-    r: &Resampler,
+    r: &Tiles,
     input: &[f32],
     t: &mut [f32],
     pad: &mut [f32],
