@@ -1,19 +1,25 @@
 //! Rational-ratio polyphase resampler reproducing `torchaudio.functional.resample`.
 
+use std::cell::Cell;
+
 use crate::AudioError;
 
 mod kernel;
+mod tiled;
 
-use kernel::{Fused, Kernel, Mac, Plain};
+use kernel::{Arr, Kernel, Unfused};
 
 /// torchaudio's default `lowpass_filter_width`.
 const LOWPASS_FILTER_WIDTH: f64 = 6.0;
 /// torchaudio's default `rolloff`.
 const ROLLOFF: f64 = 0.99;
-/// Taps per phase are padded to a multiple of this (SIMD-friendly dot products).
-const LANES: usize = 8;
 /// Largest filter table (phases x taps) we agree to build.
 const MAX_TABLE: usize = 1 << 26;
+
+thread_local! {
+    /// Each thread's transposed input tile (see `tiled`), reused across calls.
+    static SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
 
 /// A planned resampler from `from_hz` to `to_hz`.
 ///
@@ -27,17 +33,27 @@ const MAX_TABLE: usize = 1 << 26;
 ///
 /// Unlike torchaudio, which convolves every phase with all
 /// `2 * width + orig` kernel taps (475 for 44.1 kHz -> 16 kHz), only the taps
-/// inside the kernel's support are stored (about 34, padded to 40) — the
-/// others are exactly 0 in f32. Kernels are built in f64 and stored in f32;
-/// accumulation is in f32, so results agree with torchaudio to a few f32 ulps.
+/// inside the kernel's support are stored (34 for 44.1 kHz -> 16 kHz, every
+/// phase padded with zeros to the longest) — the others are exactly 0 in f32.
+/// Kernels are built in f64 and stored in f32; each output accumulates its
+/// taps in order with f32 fused multiply-adds, so results agree with
+/// torchaudio to a few f32 ulps.
 ///
 /// Frequency response (torchaudio's): flat to `0.99 * min(from, to) / 2`,
 /// a transition band up to about 1.25x the lower Nyquist, then at least
 /// 40 dB of attenuation (44.1 kHz -> 16 kHz: 9 kHz is only -16.8 dB,
 /// 10 kHz and above <= -44 dB).
 ///
-/// On x86_64 with AVX2+FMA (detected at run time) the dot products use
-/// 256-bit FMA; elsewhere a portable loop. The two agree to ~1e-7.
+/// The loop is transposed: for each phase and tap, one coefficient times a
+/// vector of consecutive blocks' inputs (`orig` apart in the input, contiguous
+/// after the input is transposed tile by tile), so there are no horizontal
+/// sums. On x86_64 it runs with AVX-512F (16 blocks per register) or
+/// AVX2 + FMA (8), detected at run time; elsewhere a portable loop on
+/// `f32::mul_add`. All three do the same operations in the same order and
+/// give bit-identical results. (An x86 CPU without FMA runs the portable loop
+/// with a separate multiply and add instead, a few ulps from the others.)
+/// Each thread keeps its transposed tile between calls: about 270 KB for
+/// 44.1 kHz -> 16 kHz with AVX-512 (half that with AVX2).
 ///
 /// Planning is done once; the resampler is `Send + Sync` and [`Resampler::process`]
 /// can be called from many threads. Equal rates give the identity.
@@ -49,12 +65,15 @@ pub struct Resampler {
     orig: usize,
     /// Reduced output rate (output samples = phases per block).
     new: usize,
-    /// Stored taps per phase (multiple of `LANES`); 0 for the identity.
+    /// Stored taps per phase (the longest support; shorter ones padded with 0);
+    /// 0 for the identity.
     taps: usize,
     /// `new * taps` coefficients, phase-major.
     kernel: Vec<f32>,
     /// Per phase: input index of the first stored tap relative to `block * orig`.
     offsets: Vec<isize>,
+    /// The same filter laid out for the tiled loop.
+    tiles: tiled::Tiles,
 }
 
 impl Resampler {
@@ -81,6 +100,7 @@ impl Resampler {
                 taps: 0,
                 kernel: Vec::new(),
                 offsets: Vec::new(),
+                tiles: tiled::Tiles::default(),
             });
         }
         let lpw = LOWPASS_FILTER_WIDTH;
@@ -114,13 +134,14 @@ impl Resampler {
             max_len = max_len.max(row.len());
             rows.push((lo + first as isize - width, row));
         }
-        let taps = max_len.div_ceil(LANES) * LANES;
+        let taps = max_len;
         let mut kernel = vec![0.0f32; new * taps];
         let mut offsets = Vec::with_capacity(new);
         for (j, (off, row)) in rows.into_iter().enumerate() {
             kernel[j * taps..j * taps + row.len()].copy_from_slice(&row);
             offsets.push(off);
         }
+        let tiles = tiled::Tiles::plan(orig, new, taps, &kernel, &offsets);
         Ok(Resampler {
             from_hz,
             to_hz,
@@ -129,6 +150,7 @@ impl Resampler {
             taps,
             kernel,
             offsets,
+            tiles,
         })
     }
 
@@ -142,7 +164,8 @@ impl Resampler {
         self.to_hz
     }
 
-    /// Stored (non-zero, padded) filter taps per output sample; 0 for the identity.
+    /// Stored filter taps per output sample (the longest phase's non-zero
+    /// support; the others are padded with zeros to it); 0 for the identity.
     pub fn taps_per_output(&self) -> usize {
         self.taps
     }
@@ -184,182 +207,65 @@ impl Resampler {
     }
 
     /// Fill `out` (already `output_len` long) with the build `want`, or the
-    /// portable one when this CPU lacks it.
-    ///
-    /// There is no AVX-512 build: one (16 outputs per group, each in a `zmm`
-    /// accumulator, a 16-way transpose-add, aligned 16-tap kernel rows) was
-    /// measured on an AVX-512 Xeon no faster than this AVX2 one (0.186 vs
-    /// 0.182 ms per 5 s clip, docs/BENCH.md), so it was not kept.
+    /// next narrower one this CPU has (the fused portable one in the end).
     fn run_kernel(&self, want: Kernel, input: &[f32], out: &mut [f32]) {
+        if out.is_empty() {
+            return;
+        }
+        let mut scratch = SCRATCH.with(Cell::take);
+        self.dispatch(want, input, out, &mut scratch);
+        SCRATCH.with(|s| s.set(scratch));
+    }
+
+    /// [`Resampler::run_kernel`] with the thread's tile buffer.
+    fn dispatch(&self, want: Kernel, input: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) {
         #[cfg(target_arch = "x86_64")]
         {
-            if want == Kernel::Avx2
+            if want == Kernel::Avx512 && std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F (checked just above), which is all
+                // `run_avx512` requires.
+                unsafe { self.run_avx512(input, out, scratch) };
+                return;
+            }
+            if matches!(want, Kernel::Avx2 | Kernel::Avx512)
                 && std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
             {
-                // SAFETY: the CPU supports AVX2 and FMA (checked just above),
-                // which is all `run_avx2_fma` requires.
-                unsafe { self.run_avx2_fma(input, out) };
+                // SAFETY: the CPU supports AVX2 and FMA (checked just above), which is all
+                // `run_avx2_fma` requires.
+                unsafe { self.run_avx2_fma(input, out, scratch) };
                 return;
             }
         }
-        let _ = want;
-        self.run::<Plain>(input, out);
+        if want == Kernel::Unfused {
+            // SAFETY: the portable vectors need no particular CPU.
+            unsafe { tiled::run::<Unfused>(self, input, out, scratch) }
+        } else {
+            // SAFETY: as above.
+            unsafe { tiled::run::<Arr>(self, input, out, scratch) }
+        }
     }
 
-    /// AVX2 + FMA: eight consecutive outputs at a time, each accumulated in
-    /// its own 8-lane register, then reduced together by a transpose-add
-    /// (6 `hadd` + 2 lane permutes for 8 outputs instead of a horizontal sum
-    /// each). Groups that touch the zero padding go through [`Resampler::run_n`].
+    /// The tiled loop with 16-lane `zmm` vectors (128 blocks per tile).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn run_avx512(&self, input: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) {
+        // SAFETY: AVX-512F is this function's contract.
+        unsafe { tiled::run::<kernel::F32x16>(self, input, out, scratch) }
+    }
+
+    /// The tiled loop with 8-lane `ymm` vectors and FMA (64 blocks per tile).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_avx2_fma(&self, input: &[f32], out: &mut [f32]) {
-        // A compile-time vector count unrolls the dot products.
-        match self.taps / LANES {
-            1 => self.run_groups::<1>(input, out),
-            2 => self.run_groups::<2>(input, out),
-            3 => self.run_groups::<3>(input, out),
-            4 => self.run_groups::<4>(input, out),
-            5 => self.run_groups::<5>(input, out),
-            6 => self.run_groups::<6>(input, out),
-            7 => self.run_groups::<7>(input, out),
-            8 => self.run_groups::<8>(input, out),
-            _ => self.run_groups::<0>(input, out),
-        }
-    }
-
-    /// [`Resampler::run_avx2_fma`] for `V` vectors of taps per output (`V == 0`: any).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn run_groups<const V: usize>(&self, input: &[f32], out: &mut [f32]) {
-        use std::arch::x86_64::*;
-        const G: usize = 8;
-        let taps = if V == 0 { self.taps } else { V * LANES };
-        let vecs = taps / LANES;
-        let len = input.len() as isize;
-        let inside = |start: isize| start >= 0 && start + taps as isize <= len;
-        let lowest = self.offsets.iter().copied().min().unwrap_or(0);
-        let highest = self.offsets.iter().copied().max().unwrap_or(0);
-        for (block, chunk) in out.chunks_mut(self.new).enumerate() {
-            let base = (block * self.orig) as isize;
-            // Every output of an interior block reads only real input.
-            let interior = inside(base + lowest) && inside(base + highest);
-            let mut j = 0;
-            while j < chunk.len() {
-                let g = G.min(chunk.len() - j);
-                let offs = &self.offsets[j..j + g];
-                if g < G || !(interior || offs.iter().all(|&o| inside(base + o))) {
-                    // Edge or tail group: one output at a time.
-                    self.run_range::<Fused>(input, chunk, block, j, j + g);
-                    j += g;
-                    continue;
-                }
-                let mut acc = [_mm256_setzero_ps(); G];
-                for (i, a) in acc.iter_mut().enumerate() {
-                    // SAFETY: `inside` holds for this output, so its `taps`
-                    // inputs are in bounds; the kernel row has `taps` values.
-                    let x = input.as_ptr().offset(base + offs[i]);
-                    let k = self.kernel.as_ptr().add((j + i) * taps);
-                    for t in 0..vecs {
-                        *a = _mm256_fmadd_ps(
-                            _mm256_loadu_ps(k.add(t * LANES)),
-                            _mm256_loadu_ps(x.add(t * LANES)),
-                            *a,
-                        );
-                    }
-                }
-                let t0 = _mm256_hadd_ps(acc[0], acc[1]);
-                let t1 = _mm256_hadd_ps(acc[2], acc[3]);
-                let t2 = _mm256_hadd_ps(acc[4], acc[5]);
-                let t3 = _mm256_hadd_ps(acc[6], acc[7]);
-                let u0 = _mm256_hadd_ps(t0, t1);
-                let u1 = _mm256_hadd_ps(t2, t3);
-                let sums = _mm256_add_ps(
-                    _mm256_permute2f128_ps::<0x20>(u0, u1),
-                    _mm256_permute2f128_ps::<0x31>(u0, u1),
-                );
-                // SAFETY: g == G, so chunk[j..j + 8] exists.
-                _mm256_storeu_ps(chunk.as_mut_ptr().add(j), sums);
-                j += G;
-            }
-        }
-    }
-
-    /// Outputs `lo..hi` of `block` (its `chunk` of `out`), one at a time.
-    #[inline(always)]
-    fn run_range<M: Mac>(
-        &self,
-        input: &[f32],
-        chunk: &mut [f32],
-        block: usize,
-        lo: usize,
-        hi: usize,
-    ) {
-        let taps = self.taps;
-        let len = input.len() as isize;
-        let base = (block * self.orig) as isize;
-        for (j, o) in chunk.iter_mut().enumerate().take(hi).skip(lo) {
-            let k = &self.kernel[j * taps..(j + 1) * taps];
-            let start = base + self.offsets[j];
-            *o = if start >= 0 && start + taps as isize <= len {
-                let s = start as usize;
-                M::dot(k, &input[s..s + taps])
-            } else {
-                dot_edge(k, input, start)
-            };
-        }
-    }
-
-    /// Fill `out` (already `output_len` long): output `n = block * new + j`
-    /// is the phase-`j` kernel applied at input `block * orig + offsets[j]`.
-    /// Common tap counts get a compile-time length so the dot product is
-    /// fully unrolled with its accumulators in registers.
-    #[inline(always)]
-    fn run<M: Mac>(&self, input: &[f32], out: &mut [f32]) {
-        match self.taps {
-            8 => self.run_n::<M, 8>(input, out),
-            16 => self.run_n::<M, 16>(input, out),
-            24 => self.run_n::<M, 24>(input, out),
-            32 => self.run_n::<M, 32>(input, out),
-            40 => self.run_n::<M, 40>(input, out),
-            48 => self.run_n::<M, 48>(input, out),
-            56 => self.run_n::<M, 56>(input, out),
-            64 => self.run_n::<M, 64>(input, out),
-            80 => self.run_n::<M, 80>(input, out),
-            _ => self.run_n::<M, 0>(input, out),
-        }
-    }
-
-    /// [`Resampler::run`] for `N` taps (`N == 0`: any `self.taps`).
-    #[inline(always)]
-    fn run_n<M: Mac, const N: usize>(&self, input: &[f32], out: &mut [f32]) {
-        let taps = if N == 0 { self.taps } else { N };
-        let len = input.len() as isize;
-        for (block, chunk) in out.chunks_mut(self.new).enumerate() {
-            let base = (block * self.orig) as isize;
-            for ((o, &off), k) in chunk
-                .iter_mut()
-                .zip(&self.offsets)
-                .zip(self.kernel.chunks_exact(taps))
-            {
-                let start = base + off;
-                *o = if start >= 0 && start + taps as isize <= len {
-                    let s = start as usize;
-                    let x = &input[s..s + taps];
-                    if N == 0 {
-                        M::dot(k, x)
-                    } else {
-                        // Fixed-size views: lengths known at compile time.
-                        match (<&[f32; N]>::try_from(k), <&[f32; N]>::try_from(x)) {
-                            (Ok(k), Ok(x)) => M::dot(k, x),
-                            _ => M::dot(k, &input[s..s + taps]),
-                        }
-                    }
-                } else {
-                    dot_edge(k, input, start)
-                };
-            }
-        }
+    unsafe fn run_avx2_fma(&self, input: &[f32], out: &mut [f32], scratch: &mut Vec<f32>) {
+        // SAFETY: AVX2 and FMA are this function's contract.
+        unsafe { tiled::run::<kernel::F32x8>(self, input, out, scratch) }
     }
 }
 
@@ -396,18 +302,6 @@ fn tap(m: isize, j: usize, orig: usize, new: usize, base: f64) -> f32 {
     (sinc * (window * scale)) as f32
 }
 
-/// Dot product where part of the window falls outside the input (zero padding).
-fn dot_edge(k: &[f32], input: &[f32], start: isize) -> f32 {
-    let mut acc = 0.0f32;
-    for (t, &c) in k.iter().enumerate() {
-        let i = start + t as isize;
-        if i >= 0 && (i as usize) < input.len() {
-            acc += c * input[i as usize];
-        }
-    }
-    acc
-}
-
 fn gcd(mut a: u32, mut b: u32) -> u32 {
     while b != 0 {
         (a, b) = (b, a % b);
@@ -421,55 +315,4 @@ pub fn resample(input: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32>, Aud
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The AVX2 + FMA build agrees with the portable one (what machines without
-    /// AVX2 run) to f32 rounding, on interior groups, block tails and the
-    /// zero-padded edges, and writes every output; the dispatched one is checked
-    /// against torchaudio golden data in tests/resample.rs. Skipped, and said
-    /// so, on a CPU without AVX2 + FMA.
-    #[test]
-    fn avx2_build_matches_the_portable_path() {
-        if Kernel::detect() != Kernel::Avx2 {
-            eprintln!("skipped: this CPU lacks AVX2 + FMA; only the portable build runs here");
-            return;
-        }
-        for (from, to) in [
-            (44_100, 16_000),
-            (8_000, 16_000),
-            (96_000, 16_000),
-            (16_000, 22_050),
-            (48_000, 44_100),
-        ] {
-            let r = Resampler::new(from, to).unwrap();
-            let x: Vec<f32> = (0..5_000)
-                .map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * 0.8)
-                .collect();
-            let n = r.output_len(x.len());
-            let mut plain = vec![0.0; n];
-            r.run_kernel(Kernel::Portable, &x, &mut plain);
-            assert!(plain.iter().any(|v| v.abs() > 0.1), "{from}->{to}: silent");
-            let mut fast = vec![f32::NAN; n];
-            r.run_kernel(Kernel::Avx2, &x, &mut fast);
-            let err = fast
-                .iter()
-                .zip(&plain)
-                .map(|(a, b)| (a - b).abs())
-                // A NaN (an output left unwritten) counts as infinitely wrong.
-                .fold(0.0f32, |m, e| {
-                    m.max(if e.is_nan() { f32::INFINITY } else { e })
-                });
-            assert!(err < 1e-6, "{from}->{to}: {err}");
-            assert_eq!(r.process(&x), fast, "{from}->{to}: dispatch");
-        }
-    }
-
-    #[test]
-    fn gcd_reduces() {
-        assert_eq!(gcd(44_100, 16_000), 100);
-        assert_eq!(gcd(8_000, 16_000), 8_000);
-        let r = Resampler::new(44_100, 16_000).unwrap();
-        assert_eq!((r.orig, r.new), (441, 160));
-    }
-}
+mod tests;
