@@ -7,8 +7,10 @@
 //!
 //! # Samples of their own lengths
 //!
-//! A source whose samples differ in frames ([`BatchSource::frames`]) is trained on batches
-//! padded to their longest sample (at least the model's minimum, 32 frames for the small CNN),
+//! A source whose samples differ in frames ([`BatchSource::frames`]) is trained on batches of
+//! similar lengths (fastai's `SortedDL` order: pieces of [`SORTISH_BATCHES`] batches sorted by
+//! length, the batches shuffled) padded to their longest sample (at least the model's minimum,
+//! 32 frames for the small CNN),
 //! with zeros after each sample's last frame: zero is the normalized features' mean for a
 //! normalization with statistics, the clip's own mean after per-instance normalization, and
 //! silence for a power spectrogram. Evaluation groups the samples by length, so that each
@@ -161,7 +163,7 @@ pub use optim::{AdamW, OneCycle};
 pub use pcen::{learned_pcen, LearnedPcenConfig, LearnedPcenValues};
 pub use ragged::RaggedData;
 pub use source::{check_fill_buffer, pad_frames_in_place, BatchSource, CHECK_CHUNK};
-pub use train::fit_one_cycle;
+pub use train::{fit_one_cycle, SORTISH_BATCHES};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

@@ -81,7 +81,7 @@ pub fn lr_find(
     let mut best = f64::INFINITY;
     let mut it = 0usize;
     'outer: loop {
-        let pass = set.pass(st.epoch_batches(train.len(), cfg.batch_size))?;
+        let pass = set.pass(st.epoch_batches_for(train, cfg.batch_size))?;
         for k in 0..pass.batches().len() {
             let (x, y) = pass.batch(k)?;
             let lr = start * (end / start).powf(it as f64 / steps as f64);

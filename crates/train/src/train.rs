@@ -94,6 +94,43 @@ impl Stepper {
         perm.chunks_exact(bs).map(|c| c.to_vec()).collect()
     }
 
+    /// The training batches of one epoch over `src`: [`Stepper::epoch_batches`] for samples of
+    /// one length; for samples of their own lengths fastai's `SortedDL` order (its
+    /// `SortishSampler`): the shuffled samples in pieces of [`SORTISH_BATCHES`] batches, each
+    /// piece sorted by frames (longest first), cut into batches (the samples of the last
+    /// incomplete batch dropped at random first), the batch of the longest samples first and the others shuffled, so that a
+    /// batch holds samples of similar lengths and is padded little.
+    pub(crate) fn epoch_batches_for(
+        &mut self,
+        src: &dyn BatchSource,
+        bs: usize,
+    ) -> Vec<Vec<usize>> {
+        let n = src.len();
+        let full = src.sample_shape()[2];
+        if (0..n).all(|i| src.frames(i) == full) {
+            return self.epoch_batches(n, bs);
+        }
+        let mut perm: Vec<usize> = (0..n).collect();
+        perm.shuffle(&mut self.rng);
+        if n < bs {
+            return vec![perm];
+        }
+        // Drop the incomplete batch's samples before sorting (at random, as the plain order
+        // does), not after: that would drop the shortest samples of every epoch.
+        perm.truncate(n / bs * bs);
+        for piece in perm.chunks_mut(bs * SORTISH_BATCHES) {
+            piece.sort_by_key(|&i| std::cmp::Reverse(src.frames(i)));
+        }
+        let mut batches: Vec<Vec<usize>> = perm.chunks_exact(bs).map(<[usize]>::to_vec).collect();
+        let longest = |b: &Vec<usize>| b.iter().map(|&i| src.frames(i)).max().unwrap_or(0);
+        if let Some(k) = (0..batches.len()).max_by_key(|&k| (longest(&batches[k]), usize::MAX - k))
+        {
+            batches.swap(0, k);
+        }
+        batches[1..].shuffle(&mut self.rng);
+        batches
+    }
+
     /// One optimizer step on the batch `x`, `y` (on the device); returns the (mean) training
     /// loss of the batch.
     pub(crate) fn step(&mut self, model: &Model, x: &Tensor, y: &Tensor, lr: f64, mom: f64) -> f64 {
@@ -147,6 +184,10 @@ impl Stepper {
         &self.opt
     }
 }
+
+/// Batches per sorted piece of an epoch over samples of their own lengths (fastai's `SortedDL`:
+/// `bs * 50` samples).
+pub const SORTISH_BATCHES: usize = 50;
 
 pub(crate) fn batches_per_epoch(n: usize, bs: usize) -> usize {
     if n < bs {
@@ -202,7 +243,7 @@ pub fn fit_one_cycle(
     for epoch in 0..cfg.epochs {
         let t0 = Instant::now();
         let mut train_loss = f64::NAN;
-        let pass = train_set.pass(st.epoch_batches(train.len(), bs))?;
+        let pass = train_set.pass(st.epoch_batches_for(train, bs))?;
         for (k, idx) in pass.batches().iter().enumerate() {
             let (x, y) = pass.batch(k)?;
             let l = st.step(model, &x, &y, sched.lr_at(step), sched.mom_at(step));

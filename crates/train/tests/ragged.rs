@@ -59,8 +59,8 @@ fn cfg(placement: DataPlacement) -> TrainConfig {
     }
 }
 
-/// Training batches have the frames of their longest sample (32 at least); evaluation batches
-/// hold samples of one length.
+/// Training batches are of similar lengths and have the frames of their longest sample (32 at
+/// least); evaluation batches hold samples of one length.
 #[test]
 fn batches_are_padded_to_their_longest_sample() {
     let fr = frames(30);

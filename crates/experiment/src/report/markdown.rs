@@ -19,9 +19,10 @@ fn json_inline(v: &serde_json::Value) -> String {
 /// How the experiment batches clips kept at their own lengths (stated in the report).
 pub const OWN_LENGTHS: &str = "Clips of their own lengths: each clip is normalized at its own \
     length (per-instance statistics and PCEN over its real frames; the dataset statistics over \
-    every real frame of the training folds), then each training batch is padded with zeros \
-    after every clip's last frame to its longest clip (at least the model's minimum: 32 frames \
-    for the small CNN). Zero is the training mean after global or per-channel normalization, \
+    every real frame of the training folds); training batches hold clips of similar lengths \
+    (fastai's SortedDL order: pieces of 50 batches sorted by length, the batches shuffled) and \
+    each is padded with zeros after every clip's last frame to its longest clip (at least the \
+    model's minimum: 32 frames for the small CNN). Zero is the training mean after global or per-channel normalization, \
     the clip's mean after per-instance normalization, 0 dB for the settings without a \
     spectrogram normalization (none, waveform) and silence for pcen (PCEN of zero power is 0) \
     and pcen-learned (zero power). \
