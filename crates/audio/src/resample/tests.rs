@@ -38,17 +38,13 @@ const LENGTHS: [usize; 15] = [
     220_500 + 13,
 ];
 
-/// Deterministic pseudo-random samples in [-1, 1) (xorshift).
+/// The integration tests' helpers (their xorshift `noise`), shared rather than copied.
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+/// Deterministic pseudo-random samples in [-1, 1] (xorshift).
 fn noise(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
+    common::noise(n, 1.0, seed)
 }
 
 fn with_build(r: &Resampler, want: Kernel, x: &[f32]) -> Vec<f32> {
