@@ -162,7 +162,9 @@ pub use model::{Model, ModelKind, ModelSpec, BN_EPS, BN_MOMENTUM};
 pub use optim::{AdamW, OneCycle};
 pub use pcen::{learned_pcen, LearnedPcenConfig, LearnedPcenValues};
 pub use ragged::RaggedData;
-pub use source::{check_fill_buffer, pad_frames_in_place, BatchSource, CHECK_CHUNK};
+pub use source::{
+    check_fill_buffer, check_fill_frames, pad_frames_in_place, BatchSource, CHECK_CHUNK,
+};
 pub use train::{fit_one_cycle, SORTISH_BATCHES};
 
 /// Errors of this crate.

@@ -1,7 +1,7 @@
 //! [`RaggedData`]: samples of their own lengths held in memory (already normalized), each
 //! batch padded to its longest sample.
 
-use crate::source::{check_fill_buffer, pad_frames_in_place, BatchSource};
+use crate::source::{check_fill_frames, pad_frames_in_place, BatchSource};
 use crate::TrainError;
 
 /// In-memory samples `[C, F, T_i]` of their own lengths `T_i` (row-major, one after the
@@ -107,19 +107,13 @@ impl BatchSource for RaggedData {
 
     fn fill_frames(&self, idx: &[usize], t: usize, out: &mut [f32]) -> Result<(), TrainError> {
         let rows = self.rows[0] * self.rows[1];
-        check_fill_buffer(out.len(), idx.len(), rows * t)?;
+        check_fill_frames(self, idx, t, out.len())?;
         for (&i, block) in idx.iter().zip(out.chunks_exact_mut((rows * t).max(1))) {
             let values = self
                 .sample(i)
                 .ok_or_else(|| TrainError::InvalidData(format!("sample {i} of {}", self.len())))?;
-            let frames = self.frames[i];
-            if frames > t {
-                return Err(TrainError::InvalidData(format!(
-                    "sample {i}: {frames} frames do not fit a batch of {t}"
-                )));
-            }
             block[..values.len()].copy_from_slice(values);
-            pad_frames_in_place(block, rows, frames);
+            pad_frames_in_place(block, rows, self.frames[i]);
         }
         Ok(())
     }

@@ -58,17 +58,10 @@ pub trait BatchSource {
             return self.fill(idx, out);
         }
         let rows = c * f;
-        check_fill_buffer(out.len(), idx.len(), rows * t)?;
+        check_fill_frames(self, idx, t, out.len())?;
         if t > full {
             return Err(TrainError::InvalidData(format!(
                 "{t} frames asked of samples of at most {full}"
-            )));
-        }
-        if let Some(&i) = idx.iter().find(|&&i| self.frames(i) > t) {
-            return Err(TrainError::InvalidData(format!(
-                "{}: {} frames do not fit a batch of {t}",
-                self.sample_name(i),
-                self.frames(i)
             )));
         }
         let mut whole = vec![0.0f32; idx.len() * rows * full];
@@ -115,6 +108,27 @@ pub fn check_fill_buffer(len: usize, samples: usize, per_sample: usize) -> Resul
     Err(TrainError::InvalidData(format!(
         "a buffer of {len} values for {samples} samples of {per_sample}"
     )))
+}
+
+/// The checks of a [`BatchSource::fill_frames`] call on `src`: a buffer of `len` values that
+/// is `idx.len()` blocks of `C*F*t`, and every sample of `idx` at most `t` frames long (an
+/// error names it).
+pub fn check_fill_frames<S: BatchSource + ?Sized>(
+    src: &S,
+    idx: &[usize],
+    t: usize,
+    len: usize,
+) -> Result<(), TrainError> {
+    let [c, f, _] = src.sample_shape();
+    check_fill_buffer(len, idx.len(), c * f * t)?;
+    match idx.iter().find(|&&i| src.frames(i) > t) {
+        Some(&i) => Err(TrainError::InvalidData(format!(
+            "{}: {} frames do not fit a batch of {t}",
+            src.sample_name(i),
+            src.frames(i)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Spreads the `rows` rows of `frames` values at the start of `block` (row-major `[rows,

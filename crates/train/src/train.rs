@@ -96,9 +96,10 @@ impl Stepper {
 
     /// The training batches of one epoch over `src`: [`Stepper::epoch_batches`] for samples of
     /// one length; for samples of their own lengths fastai's `SortedDL` order (its
-    /// `SortishSampler`): the shuffled samples in pieces of [`SORTISH_BATCHES`] batches, each
-    /// piece sorted by frames (longest first), cut into batches (the samples of the last
-    /// incomplete batch dropped at random first), the batch of the longest samples first and the others shuffled, so that a
+    /// `SortishSampler`): the same shuffled samples (those of the incomplete batch dropped
+    /// before sorting, not after, which would drop the shortest every epoch) in pieces of
+    /// [`SORTISH_BATCHES`] batches, each piece sorted by frames (longest first) and cut into
+    /// batches, the batch of the longest samples first and the others shuffled, so that a
     /// batch holds samples of similar lengths and is padded little.
     pub(crate) fn epoch_batches_for(
         &mut self,
@@ -106,18 +107,12 @@ impl Stepper {
         bs: usize,
     ) -> Vec<Vec<usize>> {
         let n = src.len();
+        let batches = self.epoch_batches(n, bs);
         let full = src.sample_shape()[2];
-        if (0..n).all(|i| src.frames(i) == full) {
-            return self.epoch_batches(n, bs);
+        if n < bs || (0..n).all(|i| src.frames(i) == full) {
+            return batches;
         }
-        let mut perm: Vec<usize> = (0..n).collect();
-        perm.shuffle(&mut self.rng);
-        if n < bs {
-            return vec![perm];
-        }
-        // Drop the incomplete batch's samples before sorting (at random, as the plain order
-        // does), not after: that would drop the shortest samples of every epoch.
-        perm.truncate(n / bs * bs);
+        let mut perm = batches.concat();
         for piece in perm.chunks_mut(bs * SORTISH_BATCHES) {
             piece.sort_by_key(|&i| std::cmp::Reverse(src.frames(i)));
         }

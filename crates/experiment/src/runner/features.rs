@@ -59,6 +59,35 @@ impl FeatureSet {
         }
     }
 
+    /// `F` of the clips `rows` of `index` and the frames of each: clips of one front end
+    /// share `F` (an error names the clip that does not), `T` differs between clips kept at
+    /// their own durations.
+    pub fn rows_and_frames(
+        &self,
+        rows: &[usize],
+        index: &DataIndex,
+    ) -> Result<(usize, Vec<usize>), ExperimentError> {
+        let n_freq = match rows.first() {
+            Some(&k) => self.dim(k)?.0,
+            None => 0,
+        };
+        let mut frames = Vec::with_capacity(rows.len());
+        for &k in rows {
+            let (f, t) = self.dim(k)?;
+            if f != n_freq {
+                let clip = index.clips.get(k).ok_or_else(|| {
+                    ExperimentError::Config(format!("internal: clip {k} of {}", index.clips.len()))
+                })?;
+                return Err(ExperimentError::Dataset {
+                    root: clip.path.clone(),
+                    detail: format!("{f} feature rows, the other clips' have {n_freq}"),
+                });
+            }
+            frames.push(t);
+        }
+        Ok((n_freq, frames))
+    }
+
     /// Copies the features of clip `k` (`F*T` values, row-major, its [`FeatureSet::dim`])
     /// into `out`, which has exactly that length.
     pub fn read_into(&self, k: usize, out: &mut [f32]) -> Result<(), ExperimentError> {

@@ -7,7 +7,7 @@
 
 use ndarray::ArrayViewMut2;
 use specnorm_norm::Normalizer;
-use specnorm_train::{check_fill_buffer, pad_frames_in_place, BatchSource, TrainError};
+use specnorm_train::{check_fill_frames, pad_frames_in_place, BatchSource, TrainError};
 
 use super::dataset::DataIndex;
 use super::error::ExperimentError;
@@ -36,26 +36,15 @@ impl<'a> NormalizedClips<'a> {
         rows: &[usize],
         normalizer: Normalizer,
     ) -> Result<Self, ExperimentError> {
-        let n_freq = match rows.first() {
-            Some(&k) => feats.dim(k)?.0,
-            None => 0,
-        };
-        let mut labels = Vec::with_capacity(rows.len());
-        let mut frames = Vec::with_capacity(rows.len());
-        for &k in rows {
-            let clip = index.clips.get(k).ok_or_else(|| {
-                ExperimentError::Config(format!("internal: clip {k} of {}", index.clips.len()))
-            })?;
-            let (f, t) = feats.dim(k)?;
-            if f != n_freq {
-                return Err(ExperimentError::Dataset {
-                    root: clip.path.clone(),
-                    detail: format!("{f} feature rows, the other clips' have {n_freq}"),
-                });
-            }
-            labels.push(clip.target as i64);
-            frames.push(t);
-        }
+        let (n_freq, frames) = feats.rows_and_frames(rows, index)?;
+        let labels = rows
+            .iter()
+            .map(|&k| {
+                index.clips.get(k).map(|c| c.target as i64).ok_or_else(|| {
+                    ExperimentError::Config(format!("internal: clip {k} of {}", index.clips.len()))
+                })
+            })
+            .collect::<Result<Vec<i64>, _>>()?;
         let longest = frames.iter().copied().max().unwrap_or(0);
         Ok(Self {
             feats,
@@ -116,14 +105,7 @@ impl BatchSource for NormalizedClips<'_> {
     /// cache), so the process holds the batch, not the part of the file read so far.
     fn fill_frames(&self, idx: &[usize], t: usize, out: &mut [f32]) -> Result<(), TrainError> {
         let sl = self.dim.0 * t;
-        check_fill_buffer(out.len(), idx.len(), sl)?;
-        if let Some(&i) = idx.iter().find(|&&i| self.frames(i) > t) {
-            return Err(TrainError::InvalidData(format!(
-                "{}: {} frames do not fit a batch of {t}",
-                self.sample_name(i),
-                self.frames(i)
-            )));
-        }
+        check_fill_frames(self, idx, t, out.len())?;
         let r = idx
             .iter()
             .zip(out.chunks_exact_mut(sl.max(1)))

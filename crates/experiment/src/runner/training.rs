@@ -296,18 +296,8 @@ fn build_data(
     index: &DataIndex,
     norm: &NormSpec,
 ) -> Result<FoldSet<'static>, ExperimentError> {
-    let dims = idx
-        .iter()
-        .map(|&i| feats.dim(i))
-        .collect::<Result<Vec<_>, _>>()?;
-    let (f, t) = dims.first().copied().unwrap_or((0, 0));
-    if let Some(k) = dims.iter().position(|d| d.0 != f) {
-        return Err(ExperimentError::Dataset {
-            root: index.clips[idx[k]].path.clone(),
-            detail: format!("{} feature rows, the other clips' have {f}", dims[k].0),
-        });
-    }
-    let mut x = Vec::with_capacity(dims.iter().map(|d| d.0 * d.1).sum());
+    let (f, frames) = feats.rows_and_frames(idx, index)?;
+    let mut x = Vec::with_capacity(f * frames.iter().sum::<usize>());
     let mut y = Vec::with_capacity(idx.len());
     for &i in idx {
         let a = settings::apply(&norm.normalizer, &*feats.array(i)?)?;
@@ -318,11 +308,11 @@ fn build_data(
         key: "data".into(),
         source,
     };
-    if dims.iter().all(|d| d.1 == t) {
+    let t = frames.first().copied().unwrap_or(0);
+    if frames.iter().all(|&u| u == t) {
         let data = InMemoryData::new(x, [idx.len(), 1, f, t], y).map_err(data_error)?;
         Ok(FoldSet::Memory(data))
     } else {
-        let frames = dims.iter().map(|d| d.1).collect();
         let data = RaggedData::new(x, 1, f, frames, y).map_err(data_error)?;
         Ok(FoldSet::Ragged(data))
     }
